@@ -1,0 +1,620 @@
+//! One typed configuration, loaded once and passed down.
+//!
+//! Layers, later wins: the built-in `config/default.toml` → the `--config` file →
+//! environment variables `PASSKEY_PILOT__SECTION__KEY`. The built-in file lists every key,
+//! so a key it does not have is unknown wherever it comes from. Every error names the key and
+//! where its value came from (file and line, or the environment variable).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::TenantId;
+
+/// The built-in defaults, compiled into the binary.
+pub const DEFAULTS: &str = include_str!("../config/default.toml");
+const DEFAULTS_NAME: &str = "built-in config/default.toml";
+/// Environment variables with this prefix override keys: `PASSKEY_PILOT__BOT__APP_ID`.
+pub const ENV_PREFIX: &str = "PASSKEY_PILOT__";
+
+/// The public Bot Framework channel metadata (inbound tokens).
+pub const PUBLIC_OPENID_METADATA_URL: &str =
+    "https://login.botframework.com/v1/.well-known/openidconfiguration";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub bot: BotConfig,
+    pub store: StoreConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub shutdown_grace_secs: u64,
+    pub request_timeout_secs: u64,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppType {
+    MultiTenant,
+    SingleTenant,
+    UserAssignedMSI,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotConfig {
+    pub app_id: String,
+    pub app_password: Secret,
+    pub app_type: AppType,
+    pub tenant_id: String,
+    pub allowed_tenants: Vec<String>,
+    pub openid_metadata_url: String,
+    pub token_issuer: String,
+    pub token_url: String,
+    pub token_scope: String,
+    pub allow_http_service_url: bool,
+    pub service_url_hosts: Vec<String>,
+    pub dedupe_ttl_secs: u64,
+    pub tenant_rps: u32,
+    pub conversation_rps: u32,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+/// A secret setting: never printed, never serialized in clear.
+#[derive(Clone, Default)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(SecretString::from(value.into()))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.expose_secret().is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_empty() { "\"\"" } else { "[redacted]" })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.is_empty() { "" } else { "[redacted]" })
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret::new)
+    }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Defaults { line: usize },
+    File { path: PathBuf, line: usize },
+    Env { var: String },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Defaults { line } => write!(f, "{DEFAULTS_NAME} line {line}"),
+            Origin::File { path, line } => write!(f, "{} line {line}", path.display()),
+            Origin::Env { var } => write!(f, "environment variable {var}"),
+        }
+    }
+}
+
+/// A configuration that cannot be used. `passkey-pilot` exits with status 2 on it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {origin} is not valid TOML: {message}")]
+    Syntax { origin: Origin, message: String },
+    #[error("unknown key `{key}` ({origin})")]
+    UnknownKey { key: String, origin: Origin },
+    #[error("invalid value for `{key}` ({origin}): {message}")]
+    Invalid {
+        key: String,
+        origin: Origin,
+        message: String,
+    },
+}
+
+/// Leaf key (dotted path) → where its value came from.
+type Provenance = BTreeMap<String, Origin>;
+
+/// Loads the configuration from the built-in defaults, an optional file and the process
+/// environment.
+pub fn load(file: Option<&Path>) -> Result<(Config, Sources), ConfigError> {
+    load_from(file, std::env::vars())
+}
+
+/// As [`load`], with the environment given explicitly (tests).
+pub fn load_from(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(Config, Sources), ConfigError> {
+    let mut provenance = Provenance::new();
+    let mut merged = parse_layer(DEFAULTS, &|line| Origin::Defaults { line }, &mut provenance)?;
+    let known: Provenance = provenance.clone();
+
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut file_prov = Provenance::new();
+        let layer = parse_layer(
+            &text,
+            &|line| Origin::File {
+                path: path.to_owned(),
+                line,
+            },
+            &mut file_prov,
+        )?;
+        reject_unknown(&file_prov, &known)?;
+        overlay(&mut merged, layer);
+        provenance.extend(file_prov);
+    }
+
+    let mut env_vars: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .collect();
+    env_vars.sort();
+    for (var, raw) in env_vars {
+        let key = var[ENV_PREFIX.len()..]
+            .split("__")
+            .map(str::to_ascii_lowercase)
+            .collect::<Vec<_>>()
+            .join(".");
+        let origin = Origin::Env { var: var.clone() };
+        let Some(default_origin) = known.get(&key) else {
+            return Err(ConfigError::UnknownKey { key, origin });
+        };
+        let _ = default_origin;
+        let default_value = lookup(&merged, &key).cloned();
+        let value = env_value(&raw, default_value.as_ref());
+        set(&mut merged, &key, value);
+        provenance.insert(key, origin);
+    }
+
+    let config: Config = {
+        let de = toml::Value::Table(merged);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let origin = origin_of(&provenance, &key);
+            ConfigError::Invalid {
+                key,
+                origin,
+                message: e.into_inner().message().trim().to_owned(),
+            }
+        })?
+    };
+    let sources = Sources { provenance };
+    let config = config.resolve(&sources)?;
+    Ok((config, sources))
+}
+
+/// Where each effective setting came from, for error messages and `check-config`.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    provenance: Provenance,
+}
+
+impl Sources {
+    pub fn origin(&self, key: &str) -> Origin {
+        origin_of(&self.provenance, key)
+    }
+}
+
+fn origin_of(provenance: &Provenance, key: &str) -> Origin {
+    let mut k = key;
+    loop {
+        if let Some(o) = provenance.get(k) {
+            return o.clone();
+        }
+        match k.rfind('.') {
+            Some(i) => k = &k[..i],
+            None => return Origin::Defaults { line: 1 },
+        }
+    }
+}
+
+fn parse_layer(
+    text: &str,
+    origin: &dyn Fn(usize) -> Origin,
+    provenance: &mut Provenance,
+) -> Result<toml::Table, ConfigError> {
+    let doc = toml_edit::Document::parse(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| line_of(text, s.start))
+            .unwrap_or(1);
+        ConfigError::Syntax {
+            origin: origin(line),
+            message: e.message().trim().to_owned(),
+        }
+    })?;
+    collect_leaves(text, doc.as_table(), "", origin, provenance);
+    toml::from_str::<toml::Table>(text).map_err(|e| ConfigError::Syntax {
+        origin: origin(e.span().map(|s| line_of(text, s.start)).unwrap_or(1)),
+        message: e.message().trim().to_owned(),
+    })
+}
+
+fn collect_leaves(
+    text: &str,
+    table: &toml_edit::Table,
+    prefix: &str,
+    origin: &dyn Fn(usize) -> Origin,
+    provenance: &mut Provenance,
+) {
+    for (key, item) in table.iter() {
+        let path = if prefix.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match item {
+            toml_edit::Item::Table(t) => collect_leaves(text, t, &path, origin, provenance),
+            _ => {
+                let line = table
+                    .key(key)
+                    .and_then(|k| k.span())
+                    .or_else(|| item.span())
+                    .map(|s| line_of(text, s.start))
+                    .unwrap_or(1);
+                provenance.insert(path, origin(line));
+            }
+        }
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+fn reject_unknown(layer: &Provenance, known: &Provenance) -> Result<(), ConfigError> {
+    for (key, origin) in layer {
+        if !known.contains_key(key) {
+            return Err(ConfigError::UnknownKey {
+                key: key.clone(),
+                origin: origin.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn overlay(base: &mut toml::Table, layer: toml::Table) {
+    for (k, v) in layer {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(l)) => overlay(b, l),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn lookup<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
+    let mut parts = key.split('.');
+    let mut current = table.get(parts.next()?)?;
+    for p in parts {
+        current = current.as_table()?.get(p)?;
+    }
+    Some(current)
+}
+
+fn set(table: &mut toml::Table, key: &str, value: toml::Value) {
+    let parts: Vec<&str> = key.split('.').collect();
+    let mut current = table;
+    for p in &parts[..parts.len() - 1] {
+        current = current
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .expect("config sections are tables");
+    }
+    current.insert(parts[parts.len() - 1].to_owned(), value);
+}
+
+/// An environment value takes the type of the key's default: strings stay verbatim, other
+/// types are read as a TOML value (`true`, `40`, `["a", "b"]`). What does not parse stays a
+/// string, so the type error names the key and the variable.
+fn env_value(raw: &str, default: Option<&toml::Value>) -> toml::Value {
+    match default {
+        Some(toml::Value::String(_)) | None => toml::Value::String(raw.to_owned()),
+        Some(_) => toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_owned())),
+    }
+}
+
+impl Config {
+    /// The configuration from built-in defaults only.
+    pub fn defaults() -> Config {
+        load_from(None, std::iter::empty())
+            .expect("built-in defaults are valid")
+            .0
+    }
+
+    /// Checks values serde cannot, and fills the derived defaults (empty = derived).
+    fn resolve(mut self, sources: &Sources) -> Result<Config, ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.to_owned(),
+            origin: sources.origin(key),
+            message,
+        };
+        if !self.bot.app_id.is_empty() {
+            self.bot.app_id = TenantId::parse(&self.bot.app_id)
+                .map_err(|_| invalid("bot.app_id", "must be a GUID (the Microsoft App ID)".into()))?
+                .to_string();
+        }
+        if !self.bot.tenant_id.is_empty() {
+            self.bot.tenant_id = TenantId::parse(&self.bot.tenant_id)
+                .map_err(|_| invalid("bot.tenant_id", "must be a GUID (the Entra tenant id)".into()))?
+                .to_string();
+        }
+        if self.bot.app_type == AppType::SingleTenant && self.bot.tenant_id.is_empty() {
+            return Err(invalid(
+                "bot.tenant_id",
+                "must be set when bot.app_type is SingleTenant".into(),
+            ));
+        }
+        let mut allowed = Vec::new();
+        for t in &self.bot.allowed_tenants {
+            let parsed = TenantId::parse(t).map_err(|_| {
+                invalid(
+                    "bot.allowed_tenants",
+                    format!("{t:?} is not a tenant id (GUID)"),
+                )
+            })?;
+            allowed.push(parsed.to_string());
+        }
+        if allowed.is_empty() && !self.bot.tenant_id.is_empty() {
+            allowed.push(self.bot.tenant_id.clone());
+        }
+        self.bot.allowed_tenants = allowed;
+        for (key, value) in [
+            ("bot.openid_metadata_url", &self.bot.openid_metadata_url),
+            ("bot.token_url", &self.bot.token_url),
+            ("server.public_url", &self.server.public_url),
+        ] {
+            if value.is_empty() {
+                continue;
+            }
+            let url = url::Url::parse(value)
+                .map_err(|e| invalid(key, format!("{value:?} is not a URL: {e}")))?;
+            if !matches!(url.scheme(), "https" | "http") {
+                return Err(invalid(key, format!("{value:?} must be an http(s) URL")));
+            }
+        }
+        if self.bot.token_url.is_empty() {
+            self.bot.token_url = match self.bot.app_type {
+                AppType::MultiTenant => {
+                    "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token".into()
+                }
+                AppType::SingleTenant => format!(
+                    "https://login.microsoftonline.com/{}/oauth2/v2.0/token",
+                    self.bot.tenant_id
+                ),
+                // Managed identity uses the platform's endpoint, not a login URL.
+                AppType::UserAssignedMSI => String::new(),
+            };
+        }
+        for (key, value) in [
+            ("bot.tenant_rps", self.bot.tenant_rps),
+            ("bot.conversation_rps", self.bot.conversation_rps),
+            ("bot.max_attempts", self.bot.max_attempts),
+            ("store.max_connections", self.store.max_connections),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1".into()));
+            }
+        }
+        if self.bot.tenant_rps > 50 {
+            return Err(invalid(
+                "bot.tenant_rps",
+                "Teams allows at most 50 requests per second per app per tenant".into(),
+            ));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024".into()));
+        }
+        if self.server.request_timeout_secs == 0 {
+            return Err(invalid("server.request_timeout_secs", "must be at least 1".into()));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| invalid("log.level", format!("{:?} is not a log filter: {e}", self.log.level)))?;
+        self.bot.service_url_hosts = self
+            .bot
+            .service_url_hosts
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        Ok(self)
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load_and_match_the_contract() {
+        let c = Config::defaults();
+        assert_eq!(c.server.bind.to_string(), "127.0.0.1:3978");
+        assert_eq!(c.store.url, "sqlite://passkey-pilot.db");
+        assert_eq!(c.bot.app_type, AppType::MultiTenant);
+        assert_eq!(c.bot.openid_metadata_url, PUBLIC_OPENID_METADATA_URL);
+        assert!(!c.bot.allow_http_service_url);
+        assert_eq!(
+            c.bot.token_url,
+            "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
+        );
+        assert_eq!(c.log.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn env_overrides_file_and_takes_the_default_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[bot]\ntenant_id = \"11111111-1111-1111-1111-111111111111\"\n").unwrap();
+        let (c, sources) = load_from(
+            Some(&file),
+            env(&[
+                ("PASSKEY_PILOT__BOT__ALLOW_HTTP_SERVICE_URL", "true"),
+                ("PASSKEY_PILOT__BOT__APP_PASSWORD", "12345"),
+                ("PASSKEY_PILOT__SERVER__BIND", "127.0.0.1:0"),
+            ]),
+        )
+        .unwrap();
+        assert!(c.bot.allow_http_service_url);
+        assert_eq!(c.bot.app_password.expose(), "12345");
+        assert_eq!(c.bot.allowed_tenants, vec!["11111111-1111-1111-1111-111111111111"]);
+        assert_eq!(
+            sources.origin("bot.tenant_id"),
+            Origin::File {
+                path: file.clone(),
+                line: 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_bad_value_in_a_file_names_the_key_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "# comment\n[bot]\n\napp_type = \"Sometimes\"\n").unwrap();
+        let err = load_from(Some(&file), vec![]).unwrap_err().to_string();
+        assert!(err.contains("`bot.app_type`"), "{err}");
+        assert!(err.contains(&format!("{} line 4", file.display())), "{err}");
+    }
+
+    #[test]
+    fn a_bad_env_value_names_the_variable() {
+        let err = load_from(None, env(&[("PASSKEY_PILOT__SERVER__BIND", "everywhere")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`server.bind`"), "{err}");
+        assert!(err.contains("PASSKEY_PILOT__SERVER__BIND"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_from_file_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[bot]\napp_idd = \"x\"\n").unwrap();
+        let err = load_from(Some(&file), vec![]).unwrap_err().to_string();
+        assert!(err.contains("unknown key `bot.app_idd`"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        let err = load_from(None, env(&[("PASSKEY_PILOT__STORE__URI", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown key `store.uri`"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let (c, _) = load_from(
+            None,
+            env(&[("PASSKEY_PILOT__BOT__APP_PASSWORD", "hunter2-very-secret")]),
+        )
+        .unwrap();
+        assert!(!c.to_redacted_toml().contains("hunter2"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(c.to_redacted_toml().contains("[redacted]"));
+    }
+
+    #[test]
+    fn single_tenant_needs_a_tenant_and_gets_its_login_url() {
+        let err = load_from(None, env(&[("PASSKEY_PILOT__BOT__APP_TYPE", "SingleTenant")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`bot.tenant_id`"), "{err}");
+        let (c, _) = load_from(
+            None,
+            env(&[
+                ("PASSKEY_PILOT__BOT__APP_TYPE", "SingleTenant"),
+                ("PASSKEY_PILOT__BOT__TENANT_ID", "22222222-2222-2222-2222-222222222222"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.bot.token_url,
+            "https://login.microsoftonline.com/22222222-2222-2222-2222-222222222222/oauth2/v2.0/token"
+        );
+    }
+
+    #[test]
+    fn a_toml_syntax_error_names_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[bot]\napp_id = \n").unwrap();
+        let err = load_from(Some(&file), vec![]).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,2 +1,110 @@
-//! (being written)
-pub fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }
+//! The command line: `serve`, `check-config`, `migrate`, `manifest`, `--version`.
+//!
+//! Exit status: 0 success, 1 failure at run time, 2 unusable configuration or arguments.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config, ConfigError};
+
+#[derive(Debug, Parser)]
+#[command(name = "passkey-pilot", version, about = "Moves every employee to Entra ID passkeys, from a Teams chat")]
+pub struct Cli {
+    /// Configuration file (TOML) layered over the built-in defaults.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the bot's HTTP service (applies pending migrations first).
+    Serve,
+    /// Print the effective configuration with secrets redacted, or why it is unusable.
+    CheckConfig,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Build the Teams app package (manifest.json and icons) from the configuration.
+    Manifest {
+        /// Where to write the .zip package.
+        #[arg(long, value_name = "FILE.zip")]
+        out: PathBuf,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match config::load(cli.config.as_deref()) {
+        Ok((config, _)) => config,
+        Err(e) => return config_failure(&e),
+    };
+    match cli.command {
+        Command::CheckConfig => {
+            print!("{}", config.to_redacted_toml());
+            ExitCode::SUCCESS
+        }
+        Command::Manifest { out } => match crate::manifest::build_package(&config, &out) {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("passkey-pilot: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Migrate => run(config, |config| async move {
+            let applied = crate::store::migrate(&config.store.url).await?;
+            println!("{applied} migrations applied to {}", redact_url(&config.store.url));
+            Ok(())
+        }),
+        Command::Serve => run(config, |config| async move {
+            let app = crate::app::Application::build(config).await?;
+            tracing::info!(address = %app.local_addr(), "passkey-pilot listening");
+            app.run_until(crate::app::shutdown_signal()).await?;
+            Ok(())
+        }),
+    }
+}
+
+fn config_failure(e: &ConfigError) -> ExitCode {
+    eprintln!("passkey-pilot: configuration error: {e}");
+    ExitCode::from(2)
+}
+
+fn run<F, Fut>(config: Config, f: F) -> ExitCode
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    crate::telemetry::init_logging(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("passkey-pilot: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(f(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "passkey-pilot stopped");
+            eprintln!("passkey-pilot: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("[redacted]"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

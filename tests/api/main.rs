@@ -1,0 +1,4 @@
+//! The integration tests: the real service on a random port against local fakes.
+
+mod helpers;
+mod webhook;

@@ -463,7 +463,8 @@ impl Config {
                 return Err(invalid(key, "must be at least 1".into()));
             }
         }
-        if self.bot.tenant_rps > 50 {
+        // Teams' limit; only a local simulation or benchmark (http service URLs) may lift it.
+        if self.bot.tenant_rps > 50 && !self.bot.allow_http_service_url {
             return Err(invalid(
                 "bot.tenant_rps",
                 "Teams allows at most 50 requests per second per app per tenant".into(),

@@ -32,6 +32,7 @@ pub struct Config {
     pub bot: BotConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
+    pub manifest: ManifestConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,6 +91,18 @@ pub enum LogFormat {
 pub struct LogConfig {
     pub format: LogFormat,
     pub level: String,
+}
+
+/// What the Teams app package says about the app (`passkey-pilot manifest`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestConfig {
+    pub version: String,
+    pub developer_name: String,
+    pub website_url: String,
+    pub privacy_url: String,
+    pub terms_url: String,
+    pub accent_color: String,
 }
 
 /// A secret setting: never printed, never serialized in clear.
@@ -484,6 +497,8 @@ impl Config {
             .iter()
             .map(|h| h.trim().to_ascii_lowercase())
             .collect();
+        crate::manifest::check_config(&self.manifest)
+            .map_err(|(key, message)| invalid(key, message))?;
         Ok(self)
     }
 

@@ -1,0 +1,107 @@
+//! The binary as an operator uses it.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_passkey-pilot"));
+    // Start from a clean environment so the developer's own settings do not leak in.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PASSKEY_PILOT__") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let out = bin().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("passkey-pilot {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn check_config_redacts_secrets_and_a_bad_value_exits_2_naming_key_and_origin() {
+    let out = bin()
+        .arg("check-config")
+        .env("PASSKEY_PILOT__BOT__APP_PASSWORD", "s3cret-value-never-printed")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("app_password = \"[redacted]\""), "{stdout}");
+    assert!(!stdout.contains("s3cret"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[log]\nformat = \"xml\"\n").unwrap();
+    let out = bin().arg("check-config").arg("--config").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`log.format`") && stderr.contains(&format!("{} line 2", file.display())), "{stderr}");
+
+    let out = bin().arg("check-config").env("PASSKEY_PILOT__STORE__MAX_CONNECTIONS", "many").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`store.max_connections`") && stderr.contains("PASSKEY_PILOT__STORE__MAX_CONNECTIONS"), "{stderr}");
+
+    let out = bin().arg("check-config").arg("--config").arg(dir.path().join("missing.toml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn serve_on_built_in_defaults_answers_healthz_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = bin()
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("PASSKEY_PILOT__SERVER__BIND", format!("127.0.0.1:{port}"))
+        // No network here: point the signing-key metadata at a closed port.
+        .env("PASSKEY_PILOT__BOT__OPENID_METADATA_URL", "http://127.0.0.1:9/v1/.well-known/openidconfiguration")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut healthy = false;
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::blocking_get(&format!("http://127.0.0.1:{port}/healthz")) {
+            healthy = r == "ok";
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = wait(&mut child, Duration::from_secs(15));
+    assert!(healthy, "serve did not answer /healthz");
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "serve did not stop cleanly on SIGTERM");
+    assert!(dir.path().join("passkey-pilot.db").exists(), "the default SQLite store was not created");
+}
+
+fn wait(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+mod reqwest {
+    /// A tiny blocking GET over std, so this test needs no runtime.
+    pub fn blocking_get(url: &str) -> std::io::Result<String> {
+        use std::io::{Read, Write};
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_once('/').unwrap();
+        let mut s = std::net::TcpStream::connect(host)?;
+        write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf)?;
+        Ok(buf.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
+    }
+}

@@ -1,0 +1,4 @@
+//! The integration tests, as one binary: `cargo test --test api`.
+
+mod helpers;
+mod store;

@@ -277,3 +277,17 @@ impl Store for SqliteStore {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_in_memory;
+
+    #[test]
+    fn in_memory_urls_are_told_apart_from_files() {
+        assert!(is_in_memory("sqlite::memory:"));
+        assert!(is_in_memory("sqlite://:memory:"));
+        assert!(is_in_memory("sqlite://pp.db?mode=memory"));
+        assert!(!is_in_memory("sqlite:///var/lib/passkey-pilot/pp.db"));
+        assert!(!is_in_memory("sqlite://pp.db?mode=rwc"));
+    }
+}

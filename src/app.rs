@@ -53,7 +53,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
-        let store = store::open(&config.store.url).await?;
+        let store = store::open_with(&config.store.url, Some(config.store.max_connections)).await?;
         Self::build_with_store(config, store).await
     }
 

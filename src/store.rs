@@ -133,10 +133,21 @@ pub trait Store: Send + Sync + 'static {
 /// Opens the store a URL names and applies pending migrations:
 /// `sqlite://path.db` (created if missing, WAL), `sqlite::memory:`, `postgres://…`, `memory://`.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, None).await
+}
+
+/// As [`open`], with the pool size from `store.max_connections` (`None`: the backend's default).
+pub async fn open_with(url: &str, max_connections: Option<u32>) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        { let _ = SqliteStore::open(url).await?; Err(StoreError::UnsupportedUrl(url.into())) } // SKELETON: restore Ok(Arc::new(SqliteStore::open(url).await?))
+        Ok(Arc::new(match max_connections {
+            Some(n) => SqliteStore::open_with(url, n).await?,
+            None => SqliteStore::open(url).await?,
+        }))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        { let _ = PostgresStore::open(url).await?; Err(StoreError::UnsupportedUrl(url.into())) } // SKELETON: restore Ok(Arc::new(PostgresStore::open(url).await?))
+        Ok(Arc::new(match max_connections {
+            Some(n) => PostgresStore::open_with(url, n).await?,
+            None => PostgresStore::open(url).await?,
+        }))
     } else if url == "memory://" {
         Ok(Arc::new(MemoryStore::default()))
     } else {
@@ -156,4 +167,32 @@ pub async fn migrate(url: &str) -> Result<usize, StoreError> {
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }
+}
+
+/// Reads a stored UTC millisecond count back as a timestamp.
+fn timestamp_from_ms(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {ms} ms: {e}")))
+}
+
+/// The columns the SQL backends store for a conversation reference besides its key:
+/// conversation id, service URL, bot id, user id, updated at (ms).
+type RefColumns = (String, String, String, String, i64);
+
+/// Rebuilds a conversation reference from its key and stored columns.
+fn conversation_ref_from_columns(
+    tenant_id: &TenantId,
+    aad_object_id: &AadObjectId,
+    (conversation_id, service_url, bot_id, user_id, updated_at_ms): RefColumns,
+) -> Result<ConversationRef, StoreError> {
+    Ok(ConversationRef {
+        tenant_id: tenant_id.clone(),
+        aad_object_id: aad_object_id.clone(),
+        conversation_id: ConversationId::parse(&conversation_id)
+            .map_err(|e| StoreError::Corrupt(format!("conversation reference: {e}")))?,
+        service_url,
+        bot_id,
+        user_id,
+        updated_at: timestamp_from_ms(updated_at_ms)?,
+    })
 }

@@ -1,7 +1,293 @@
-//! (being written)
-use super::StoreError;
-pub struct SqliteStore;
+//! The SQLite store: the default for a single replica.
+//!
+//! One database file in WAL mode. All writes go through a pool of exactly one connection, so
+//! concurrent writers queue in the process instead of sleeping in SQLite's busy handler;
+//! reads use a separate pool and run beside the writer (WAL readers do not block it).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+
+use super::{
+    Claim, ConversationRef, Event, Inbound, NewEvent, RefColumns, Store, StoreError,
+    conversation_ref_from_columns, timestamp_from_ms,
+};
+use crate::ids::{AadObjectId, TenantId};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Read connections `open` uses.
+const DEFAULT_READERS: u32 = 4;
+
+/// How long a statement waits for a lock held by another process (e.g. `passkey-pilot migrate`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Expired claims deleted per write transaction, so a large purge does not stall inbound
+/// messages behind one long lock.
+const PURGE_BATCH: i64 = 5_000;
+
+pub struct SqliteStore {
+    /// The only connection that writes.
+    writer: SqlitePool,
+    /// Connections for reads; the writer itself for an in-memory database.
+    readers: SqlitePool,
+}
+
 impl SqliteStore {
-    pub async fn open(_url: &str) -> Result<Self, StoreError> { Err(StoreError::UnsupportedUrl("not yet".into())) }
-    pub async fn applied_migrations(&self) -> Result<usize, StoreError> { Ok(0) }
+    /// Opens `sqlite://path` (created if missing) or `sqlite::memory:` and applies pending
+    /// migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, DEFAULT_READERS).await
+    }
+
+    /// Like [`SqliteStore::open`], with `max_connections` read connections (at least one).
+    /// Writes always use a single connection.
+    pub async fn open_with(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+
+        let (writer, readers) = if is_in_memory(url) {
+            // An in-memory database lives as long as its connection: keep exactly one, forever.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await?;
+            (pool.clone(), pool)
+        } else {
+            let options = options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .connect_with(options.clone())
+                .await?;
+            // Lazy: readers connect on first use, after the migrations below.
+            let readers = SqlitePoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .test_before_acquire(false)
+                .connect_lazy_with(options);
+            (writer, readers)
+        };
+        MIGRATOR.run(&writer).await?;
+        Ok(Self { writer, readers })
+    }
+
+    /// How many migrations the database has applied.
+    pub async fn applied_migrations(&self) -> Result<usize, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.readers)
+            .await?;
+        Ok(count as usize)
+    }
+}
+
+/// Whether a SQLite URL names an in-memory database (`sqlite::memory:`, `?mode=memory`).
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+async fn upsert_ref(conn: &mut SqliteConnection, r: &ConversationRef) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO conversation_refs \
+             (tenant_id, aad_object_id, conversation_id, service_url, bot_id, user_id, updated_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (tenant_id, aad_object_id) DO UPDATE SET \
+             conversation_id = excluded.conversation_id, \
+             service_url = excluded.service_url, \
+             bot_id = excluded.bot_id, \
+             user_id = excluded.user_id, \
+             updated_at_ms = excluded.updated_at_ms",
+    )
+    .bind(r.tenant_id.as_str())
+    .bind(r.aad_object_id.as_str())
+    .bind(r.conversation_id.as_str())
+    .bind(&r.service_url)
+    .bind(&r.bot_id)
+    .bind(&r.user_id)
+    .bind(r.updated_at.as_millisecond())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(conn: &mut SqliteConnection, e: &NewEvent) -> Result<i64, StoreError> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO events (at_ms, tenant_id, aad_object_id, kind, data) \
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    )
+    .bind(e.at.as_millisecond())
+    .bind(e.tenant_id.as_str())
+    .bind(e.aad_object_id.as_ref().map(AadObjectId::as_str))
+    .bind(&e.kind)
+    .bind(e.data.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.readers).await?;
+        Ok(())
+    }
+
+    async fn record_inbound(&self, inbound: &Inbound) -> Result<Claim, StoreError> {
+        // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+        // writes can fail with SQLITE_BUSY when another process holds the lock.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let claimed = sqlx::query(
+            "INSERT INTO processed_activities \
+                 (conversation_id, activity_id, received_at_ms, expires_at_ms) \
+             VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (conversation_id, activity_id) DO UPDATE SET \
+                 received_at_ms = excluded.received_at_ms, \
+                 expires_at_ms = excluded.expires_at_ms \
+             WHERE processed_activities.expires_at_ms <= excluded.received_at_ms",
+        )
+        .bind(inbound.conversation_id.as_str())
+        .bind(inbound.activity_id.as_str())
+        .bind(inbound.received_at.as_millisecond())
+        .bind(inbound.expires_at.as_millisecond())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !claimed {
+            tx.rollback().await?;
+            return Ok(Claim::Duplicate);
+        }
+        if let Some(r) = &inbound.conversation_ref {
+            upsert_ref(&mut tx, r).await?;
+        }
+        if let Some(e) = &inbound.event {
+            insert_event(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(Claim::First)
+    }
+
+    async fn purge_expired_activities(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let mut purged = 0;
+        loop {
+            let deleted = sqlx::query(
+                "DELETE FROM processed_activities \
+                 WHERE (conversation_id, activity_id) IN ( \
+                     SELECT conversation_id, activity_id FROM processed_activities \
+                     WHERE expires_at_ms <= ?1 LIMIT ?2)",
+            )
+            .bind(now.as_millisecond())
+            .bind(PURGE_BATCH)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+            purged += deleted;
+            if deleted < PURGE_BATCH as u64 {
+                return Ok(purged);
+            }
+        }
+    }
+
+    async fn upsert_conversation_ref(&self, r: &ConversationRef) -> Result<(), StoreError> {
+        upsert_ref(&mut *self.writer.acquire().await?, r).await
+    }
+
+    async fn conversation_ref(
+        &self,
+        tenant_id: &TenantId,
+        aad_object_id: &AadObjectId,
+    ) -> Result<Option<ConversationRef>, StoreError> {
+        let row: Option<RefColumns> = sqlx::query_as(
+            "SELECT conversation_id, service_url, bot_id, user_id, updated_at_ms \
+             FROM conversation_refs WHERE tenant_id = ?1 AND aad_object_id = ?2",
+        )
+        .bind(tenant_id.as_str())
+        .bind(aad_object_id.as_str())
+        .fetch_optional(&self.readers)
+        .await?;
+        row.map(|row| conversation_ref_from_columns(tenant_id, aad_object_id, row))
+            .transpose()
+    }
+
+    async fn delete_conversation_ref(
+        &self,
+        tenant_id: &TenantId,
+        aad_object_id: &AadObjectId,
+    ) -> Result<bool, StoreError> {
+        let deleted = sqlx::query(
+            "DELETE FROM conversation_refs WHERE tenant_id = ?1 AND aad_object_id = ?2",
+        )
+        .bind(tenant_id.as_str())
+        .bind(aad_object_id.as_str())
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(deleted > 0)
+    }
+
+    async fn append_event(&self, event: &NewEvent) -> Result<i64, StoreError> {
+        insert_event(&mut *self.writer.acquire().await?, event).await
+    }
+
+    async fn events_for(
+        &self,
+        tenant_id: &TenantId,
+        aad_object_id: &AadObjectId,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
+            "SELECT id, at_ms, kind, data FROM events \
+             WHERE tenant_id = ?1 AND aad_object_id = ?2 \
+             ORDER BY id DESC LIMIT ?3",
+        )
+        .bind(tenant_id.as_str())
+        .bind(aad_object_id.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.into_iter()
+            .rev()
+            .map(|(id, at_ms, kind, data)| {
+                Ok(Event {
+                    id,
+                    event: NewEvent {
+                        at: timestamp_from_ms(at_ms)?,
+                        tenant_id: tenant_id.clone(),
+                        aad_object_id: Some(aad_object_id.clone()),
+                        kind,
+                        data: serde_json::from_str(&data).map_err(|e| {
+                            StoreError::Corrupt(format!("event {id} data is not JSON: {e}"))
+                        })?,
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_in_memory;
+
+    #[test]
+    fn in_memory_urls_are_told_apart_from_files() {
+        assert!(is_in_memory("sqlite::memory:"));
+        assert!(is_in_memory("sqlite://:memory:"));
+        assert!(is_in_memory("sqlite://pp.db?mode=memory"));
+        assert!(!is_in_memory("sqlite:///var/lib/passkey-pilot/pp.db"));
+        assert!(!is_in_memory("sqlite://pp.db?mode=rwc"));
+    }
 }

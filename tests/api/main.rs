@@ -1,7 +1,10 @@
-//! The integration tests: the real service on a random port against local fakes.
+//! The integration tests, as one binary: `cargo test --test api`. The real service runs on a
+//! random port against local fakes; the store suite runs on every backend.
 
 mod cli;
+mod databases;
 mod helpers;
 mod manifest;
 mod robustness;
+mod store;
 mod webhook;

@@ -105,3 +105,18 @@ mod reqwest {
         Ok(buf.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
     }
 }
+
+#[test]
+fn migrate_applies_the_migrations_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    for _ in 0..2 {
+        let out = bin().arg("migrate").env("PASSKEY_PILOT__STORE__URL", &url).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.starts_with("1 migrations applied"), "{stdout}");
+    }
+    let out = bin().arg("migrate").env("PASSKEY_PILOT__STORE__URL", "mysql://nope").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not sqlite://"));
+}

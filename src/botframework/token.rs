@@ -352,7 +352,7 @@ fn parse_token_response(body: &[u8], now: Timestamp) -> Result<AccessToken, Toke
 }
 
 /// An error code from a remote body, kept only if it looks like one (no log injection).
-fn sanitized_code(code: &str) -> Option<String> {
+pub(super) fn sanitized_code(code: &str) -> Option<String> {
     let ok = !code.is_empty()
         && code.len() <= 64
         && code
@@ -362,7 +362,7 @@ fn sanitized_code(code: &str) -> Option<String> {
 }
 
 /// An error and its causes on one line ("error sending request: connection refused").
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {

@@ -5,6 +5,7 @@
 //! per-tenant and per-conversation pacers are waited on, then the request is sent with the
 //! bearer token and retried on throttling and transient failures within `bot.max_attempts`.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -24,7 +25,7 @@ use super::activity::{
     Activity, ChannelAccount, ConversationParameters, ConversationResourceResponse,
     ResourceResponse,
 };
-use super::token::{TokenError, TokenSource, error_chain, sanitized_code};
+use super::token::{TokenError, TokenSource, code_suffix, error_chain, sanitized_code};
 use crate::config::BotConfig;
 
 /// Per-request timeout: a call made while answering Teams stays within its 15 s.
@@ -79,12 +80,6 @@ impl ConnectorError {
             _ => false,
         }
     }
-}
-
-fn code_suffix(code: &Option<String>) -> String {
-    code.as_deref()
-        .map(|c| format!(" ({c})"))
-        .unwrap_or_default()
 }
 
 fn retry_after_suffix(retry_after: &Option<Duration>) -> String {
@@ -220,8 +215,8 @@ impl Pacer {
     const PRUNE_EVERY: u64 = 1024;
 
     fn new(rps: u32) -> Pacer {
-        let period = Duration::from_secs(1) / rps.max(1);
-        let quota = Quota::with_period(period).expect("a positive period");
+        let rps = NonZeroU32::new(rps).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_second(rps).allow_burst(NonZeroU32::MIN);
         Pacer {
             limiter: RateLimiter::new(quota, DefaultKeyedStateStore::default(), MonotonicClock),
             uses: AtomicU64::new(0),
@@ -300,7 +295,7 @@ impl Connector {
             &base,
             &[("conversation id", conversation_id), ("", "activities")],
         )?;
-        let call = self.call(OP, Method::POST, url, activity, activity_tenant(activity))?;
+        let call = self.call(OP, Method::POST, url, activity, activity_tenant(activity));
         self.execute(Call {
             conversation: Some(conversation_id.to_owned()),
             ..call
@@ -331,7 +326,7 @@ impl Connector {
             reply_to_id: Some(reply_to_id.to_owned()),
             ..activity.clone()
         };
-        let call = self.call(OP, Method::POST, url, &activity, activity_tenant(&activity))?;
+        let call = self.call(OP, Method::POST, url, &activity, activity_tenant(&activity));
         self.execute(Call {
             conversation: Some(conversation_id.to_owned()),
             ..call
@@ -362,7 +357,7 @@ impl Connector {
             id: Some(activity_id.to_owned()),
             ..activity.clone()
         };
-        let call = self.call(OP, Method::PUT, url, &activity, activity_tenant(&activity))?;
+        let call = self.call(OP, Method::PUT, url, &activity, activity_tenant(&activity));
         self.execute(Call {
             conversation: Some(conversation_id.to_owned()),
             ..call
@@ -448,7 +443,7 @@ impl Connector {
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned)
         });
-        let call = self.call(op, Method::POST, url, params, tenant)?;
+        let call = self.call(op, Method::POST, url, params, tenant);
         self.execute(Call {
             conversation: conversation.map(str::to_owned),
             ..call
@@ -471,22 +466,21 @@ impl Connector {
         url: Url,
         body: &impl serde::Serialize,
         tenant: Option<String>,
-    ) -> Result<Call, ConnectorError> {
-        let body = serde_json::to_vec(body).map_err(|e| ConnectorError::InvalidResponse {
-            reason: format!("the request body does not serialize: {e}"),
-        })?;
+    ) -> Call {
+        // Plain structs with string keys: serialising them cannot fail.
+        let body = serde_json::to_vec(body).expect("request bodies serialise to JSON");
         let tenant = tenant
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| url.host_str().unwrap_or_default().to_owned())
             .to_ascii_lowercase();
-        Ok(Call {
+        Call {
             operation,
             method,
             url,
             body: Bytes::from(body),
             tenant,
             conversation: None,
-        })
+        }
     }
 
     /// Sends `call` with retries: 429 waits `Retry-After` when given, 412/5xx/network errors
@@ -863,6 +857,20 @@ mod tests {
             ..Default::default()
         });
         activity
+    }
+
+    #[test]
+    fn connector_calls_can_run_on_spawned_tasks() {
+        fn send<T: Send>(_: T) {}
+        let (connector, _) = connector();
+        let params = ConversationParameters::default();
+        let a = card();
+        send(connector.send_to_conversation("", "", &a));
+        send(connector.reply_to_activity("", "", "", &a));
+        send(connector.update_activity("", "", "", &a));
+        send(connector.create_conversation("", &params));
+        send(connector.create_personal_conversation("", "", "", "", None));
+        send(connector.send_to_channel("", "", "", &a));
     }
 
     #[tokio::test]

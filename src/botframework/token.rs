@@ -89,7 +89,7 @@ impl TokenError {
     }
 }
 
-fn code_suffix(code: &Option<String>) -> String {
+pub(super) fn code_suffix(code: &Option<String>) -> String {
     code.as_deref()
         .map(|c| format!(" ({c})"))
         .unwrap_or_default()

@@ -48,9 +48,18 @@ fn args() -> Args {
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--duration" => a.duration = Duration::from_secs_f64(it.next().unwrap().parse().unwrap()),
+            "--duration" => {
+                a.duration = Duration::from_secs_f64(it.next().unwrap().parse().unwrap())
+            }
             "--warmup" => a.warmup = Duration::from_secs_f64(it.next().unwrap().parse().unwrap()),
-            "--conns" => a.conns = it.next().unwrap().split(',').map(|c| c.parse().unwrap()).collect(),
+            "--conns" => {
+                a.conns = it
+                    .next()
+                    .unwrap()
+                    .split(',')
+                    .map(|c| c.parse().unwrap())
+                    .collect()
+            }
             "--bin" => a.bin = it.next().unwrap(),
             _ => {} // cargo bench passes --bench
         }
@@ -112,7 +121,11 @@ fn activity(service_url: &str, id: &str, conversation: usize) -> Vec<u8> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn proc_status_kib(pid: u32, field: &str) -> u64 {
@@ -134,7 +147,13 @@ struct RunResult {
     latencies_us: Vec<u32>,
 }
 
-async fn run_load(bot: SocketAddr, service_url: &str, conns: usize, duration: Duration, tag: &str) -> RunResult {
+async fn run_load(
+    bot: SocketAddr,
+    service_url: &str,
+    conns: usize,
+    duration: Duration,
+    tag: &str,
+) -> RunResult {
     let token = Arc::new(format!("Bearer {}", token(service_url)));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -149,7 +168,9 @@ async fn run_load(bot: SocketAddr, service_url: &str, conns: usize, duration: Du
             let (mut ok, mut non_2xx, mut errors, mut n) = (0u64, 0u64, 0u64, 0u64);
             let stream = tokio::net::TcpStream::connect(bot).await.unwrap();
             stream.set_nodelay(true).unwrap();
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .unwrap();
             tokio::spawn(conn);
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
@@ -170,7 +191,11 @@ async fn run_load(bot: SocketAddr, service_url: &str, conns: usize, duration: Du
                         let status = resp.status();
                         let _ = resp.into_body().collect().await;
                         latencies.push(t.elapsed().as_micros() as u32);
-                        if status.is_success() { ok += 1 } else { non_2xx += 1 }
+                        if status.is_success() {
+                            ok += 1
+                        } else {
+                            non_2xx += 1
+                        }
                     }
                     Err(_) => {
                         errors += 1;
@@ -183,7 +208,14 @@ async fn run_load(bot: SocketAddr, service_url: &str, conns: usize, duration: Du
     }
     tokio::time::sleep(duration).await;
     stop.store(true, Ordering::Relaxed);
-    let mut result = RunResult { requests: 0, ok: 0, non_2xx: 0, errors: 0, elapsed: Duration::ZERO, latencies_us: Vec::new() };
+    let mut result = RunResult {
+        requests: 0,
+        ok: 0,
+        non_2xx: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies_us: Vec::new(),
+    };
     for t in tasks {
         let (lat, ok, non, err) = t.await.unwrap();
         result.latencies_us.extend(lat);
@@ -216,7 +248,11 @@ impl Drop for BotProcess {
 
 fn main() {
     let args = args();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let replies = Arc::new(AtomicU64::new(0));
         let fakes = start_fakes(replies.clone()).await;

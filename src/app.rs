@@ -32,7 +32,10 @@ pub enum StartError {
     #[error("store: {0}")]
     Store(#[from] store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("outbound token: {0}")]
     Token(#[from] token::TokenError),
     #[error("cards: {0}")]
@@ -57,7 +60,10 @@ impl Application {
         Self::build_with_store(config, store).await
     }
 
-    pub async fn build_with_store(config: Config, store: Arc<dyn Store>) -> Result<Application, StartError> {
+    pub async fn build_with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+    ) -> Result<Application, StartError> {
         // Install the metrics recorder before anything records.
         crate::telemetry::metrics();
         if config.bot.app_id.is_empty() {
@@ -66,15 +72,20 @@ impl Application {
         if config.bot.allow_http_service_url {
             tracing::warn!("bot.allow_http_service_url is on: for local simulation only");
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("passkey-pilot/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()?;
-        let keys = Arc::new(KeyStore::new(config.bot.openid_metadata_url.clone(), http.clone()));
+        let http = crate::botframework::connector::http_client()?;
+        let keys = Arc::new(KeyStore::new(
+            config.bot.openid_metadata_url.clone(),
+            http.clone(),
+        ));
         let auth = ChannelAuthenticator::new(&config.bot, keys.clone());
-        let tokens = token::token_source(&config.bot, http.clone())?;
+        let tokens = match token::token_source(&config.bot, http.clone()) {
+            Ok(tokens) => tokens,
+            Err(e @ token::TokenError::Misconfigured { .. }) => {
+                tracing::warn!(error = %e, "the bot cannot send messages until this is fixed");
+                Arc::new(token::Unavailable(e))
+            }
+            Err(e) => return Err(e.into()),
+        };
         let connector = Arc::new(Connector::new(&config.bot, tokens, http));
         let engine = Engine::new(
             store.clone(),
@@ -86,29 +97,50 @@ impl Application {
         let state = Arc::new(AppState {
             auth,
             engine,
-            allowed_tenants: config.bot.allowed_tenants.iter().cloned().collect::<HashSet<_>>(),
+            allowed_tenants: config
+                .bot
+                .allowed_tenants
+                .iter()
+                .cloned()
+                .collect::<HashSet<_>>(),
             max_body_bytes: config.server.max_body_bytes,
         });
         let listener = TcpListener::bind(config.server.bind)
             .await
-            .map_err(|source| StartError::Bind { addr: config.server.bind, source })?;
+            .map_err(|source| StartError::Bind {
+                addr: config.server.bind,
+                source,
+            })?;
         let background = vec![
             tokio::spawn(refresh_keys(keys)),
             tokio::spawn(purge_activities(store)),
         ];
-        Ok(Application { listener, state, config, background })
+        Ok(Application {
+            listener,
+            state,
+            config,
+            background,
+        })
     }
 
     /// The bound address (the real port when `server.bind` asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish for at most
     /// `server.shutdown_grace_secs`.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let grace = Duration::from_secs(self.config.server.shutdown_grace_secs);
-        let app = router(self.state, Duration::from_secs(self.config.server.request_timeout_secs));
+        let app = router(
+            self.state,
+            Duration::from_secs(self.config.server.request_timeout_secs),
+        );
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;
@@ -140,7 +172,11 @@ async fn refresh_keys(keys: Arc<KeyStore>) {
             Ok(_) => KEY_REFRESH_INTERVAL,
             Err(e) => {
                 tracing::warn!(error = %e, "could not load Bot Framework signing keys; retrying");
-                if keys.is_loaded().await { KEY_REFRESH_INTERVAL / 6 } else { KEY_RETRY_INTERVAL }
+                if keys.is_loaded().await {
+                    KEY_REFRESH_INTERVAL / 6
+                } else {
+                    KEY_RETRY_INTERVAL
+                }
             }
         };
         tokio::time::sleep(next).await;

@@ -163,7 +163,8 @@ fn expressions(s: &str) -> Vec<&str> {
                 rest = &after[end + 1..];
             }
             None => {
-                out.push(after);
+                // Keep the `${` so the unclosed expression is never mistaken for a path.
+                out.push(&rest[start..]);
                 break;
             }
         }
@@ -200,7 +201,9 @@ mod tests {
     #[test]
     fn whole_string_binding_keeps_its_type_and_interpolation_gives_text() {
         let tpl = t(json!({"a": "${n}", "b": "n = ${n}, who = ${p.name}"})).unwrap();
-        let out = tpl.expand(&json!({"n": 3, "p": {"name": "Megan"}})).unwrap();
+        let out = tpl
+            .expand(&json!({"n": 3, "p": {"name": "Megan"}}))
+            .unwrap();
         assert_eq!(out, json!({"a": 3, "b": "n = 3, who = Megan"}));
     }
 
@@ -218,9 +221,18 @@ mod tests {
 
     #[test]
     fn expressions_beyond_the_subset_are_refused_at_load() {
-        assert!(matches!(t(json!({"text": "${if(a, b, c)}"})), Err(CardError::Unsupported { .. })));
-        assert!(matches!(t(json!({"$when": "${a}"})), Err(CardError::Unsupported { .. })));
-        assert!(matches!(t(json!({"text": "${oops"})), Err(CardError::Unsupported { .. })));
+        assert!(matches!(
+            t(json!({"text": "${if(a, b, c)}"})),
+            Err(CardError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            t(json!({"$when": "${a}"})),
+            Err(CardError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            t(json!({"text": "${oops"})),
+            Err(CardError::Unsupported { .. })
+        ));
     }
 
     #[test]

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, Config, ConfigError};
 
 #[derive(Debug, Parser)]
-#[command(name = "passkey-pilot", version, about = "Moves every employee to Entra ID passkeys, from a Teams chat")]
+#[command(
+    name = "passkey-pilot",
+    version,
+    about = "Moves every employee to Entra ID passkeys, from a Teams chat"
+)]
 pub struct Cli {
     /// Configuration file (TOML) layered over the built-in defaults.
     #[arg(long, global = true, value_name = "FILE")]
@@ -58,7 +62,10 @@ pub fn main() -> ExitCode {
         },
         Command::Migrate => run(config, |config| async move {
             let applied = crate::store::migrate(&config.store.url).await?;
-            println!("{applied} migrations applied to {}", redact_url(&config.store.url));
+            println!(
+                "{applied} migrations applied to {}",
+                redact_url(&config.store.url)
+            );
             Ok(())
         }),
         Command::Serve => run(config, |config| async move {
@@ -81,7 +88,10 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     crate::telemetry::init_logging(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("passkey-pilot: cannot start the runtime: {e}");

@@ -123,7 +123,11 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.is_empty() { "\"\"" } else { "[redacted]" })
+        f.write_str(if self.is_empty() {
+            "\"\""
+        } else {
+            "[redacted]"
+        })
     }
 }
 
@@ -284,10 +288,7 @@ fn parse_layer(
     provenance: &mut Provenance,
 ) -> Result<toml::Table, ConfigError> {
     let doc = toml_edit::Document::parse(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| line_of(text, s.start))
-            .unwrap_or(1);
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
         ConfigError::Syntax {
             origin: origin(line),
             message: e.message().trim().to_owned(),
@@ -416,7 +417,12 @@ impl Config {
         }
         if !self.bot.tenant_id.is_empty() {
             self.bot.tenant_id = TenantId::parse(&self.bot.tenant_id)
-                .map_err(|_| invalid("bot.tenant_id", "must be a GUID (the Entra tenant id)".into()))?
+                .map_err(|_| {
+                    invalid(
+                        "bot.tenant_id",
+                        "must be a GUID (the Entra tenant id)".into(),
+                    )
+                })?
                 .to_string();
         }
         if self.bot.app_type == AppType::SingleTenant && self.bot.tenant_id.is_empty() {
@@ -484,13 +490,23 @@ impl Config {
             ));
         }
         if self.server.max_body_bytes < 1024 {
-            return Err(invalid("server.max_body_bytes", "must be at least 1024".into()));
+            return Err(invalid(
+                "server.max_body_bytes",
+                "must be at least 1024".into(),
+            ));
         }
         if self.server.request_timeout_secs == 0 {
-            return Err(invalid("server.request_timeout_secs", "must be at least 1".into()));
+            return Err(invalid(
+                "server.request_timeout_secs",
+                "must be at least 1".into(),
+            ));
         }
-        tracing_subscriber::EnvFilter::try_new(&self.log.level)
-            .map_err(|e| invalid("log.level", format!("{:?} is not a log filter: {e}", self.log.level)))?;
+        tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| {
+            invalid(
+                "log.level",
+                format!("{:?} is not a log filter: {e}", self.log.level),
+            )
+        })?;
         self.bot.service_url_hosts = self
             .bot
             .service_url_hosts
@@ -538,7 +554,11 @@ mod tests {
     fn env_overrides_file_and_takes_the_default_type() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
-        std::fs::write(&file, "[bot]\ntenant_id = \"11111111-1111-1111-1111-111111111111\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "[bot]\ntenant_id = \"11111111-1111-1111-1111-111111111111\"\n",
+        )
+        .unwrap();
         let (c, sources) = load_from(
             Some(&file),
             env(&[
@@ -550,7 +570,10 @@ mod tests {
         .unwrap();
         assert!(c.bot.allow_http_service_url);
         assert_eq!(c.bot.app_password.expose(), "12345");
-        assert_eq!(c.bot.allowed_tenants, vec!["11111111-1111-1111-1111-111111111111"]);
+        assert_eq!(
+            c.bot.allowed_tenants,
+            vec!["11111111-1111-1111-1111-111111111111"]
+        );
         assert_eq!(
             sources.origin("bot.tenant_id"),
             Origin::File {
@@ -607,15 +630,21 @@ mod tests {
 
     #[test]
     fn single_tenant_needs_a_tenant_and_gets_its_login_url() {
-        let err = load_from(None, env(&[("PASSKEY_PILOT__BOT__APP_TYPE", "SingleTenant")]))
-            .unwrap_err()
-            .to_string();
+        let err = load_from(
+            None,
+            env(&[("PASSKEY_PILOT__BOT__APP_TYPE", "SingleTenant")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("`bot.tenant_id`"), "{err}");
         let (c, _) = load_from(
             None,
             env(&[
                 ("PASSKEY_PILOT__BOT__APP_TYPE", "SingleTenant"),
-                ("PASSKEY_PILOT__BOT__TENANT_ID", "22222222-2222-2222-2222-222222222222"),
+                (
+                    "PASSKEY_PILOT__BOT__TENANT_ID",
+                    "22222222-2222-2222-2222-222222222222",
+                ),
             ]),
         )
         .unwrap();

@@ -12,9 +12,9 @@ use fluent_bundle::FluentArgs;
 use jiff::Timestamp;
 use serde_json::json;
 
+use crate::botframework::Activity;
 use crate::botframework::activity::ActivityType;
 use crate::botframework::connector::Connector;
-use crate::botframework::Activity;
 use crate::cards::Cards;
 use crate::i18n::Locales;
 use crate::ids::{AadObjectId, ActivityId, ConversationId, TenantId};
@@ -79,7 +79,11 @@ impl PersonalChat {
             aad_object_id,
             conversation_id: ConversationId::parse(&conversation.id).ok()?,
             service_url: activity.service_url.clone()?,
-            bot_id: activity.recipient.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
+            bot_id: activity
+                .recipient
+                .as_ref()
+                .map(|r| r.id.clone())
+                .unwrap_or_default(),
             user_id: from.id.clone(),
             name: from.name.clone().unwrap_or_default(),
         })
@@ -120,7 +124,11 @@ impl Engine {
     }
 
     /// Handles one authenticated activity from an allowed tenant.
-    pub async fn handle(&self, activity: &Activity, tenant_id: &TenantId) -> Result<Outcome, EngineError> {
+    pub async fn handle(
+        &self,
+        activity: &Activity,
+        tenant_id: &TenantId,
+    ) -> Result<Outcome, EngineError> {
         let now = Timestamp::now();
         let Some(chat) = PersonalChat::of(activity, tenant_id) else {
             // Channel and group-chat traffic (helpdesk and admin commands) comes later.
@@ -131,7 +139,11 @@ impl Engine {
         };
         match &activity.kind {
             ActivityType::Message => {
-                if self.claim(activity, &chat, now, "bot.message_received").await? == Claim::Duplicate {
+                if self
+                    .claim(activity, &chat, now, "bot.message_received")
+                    .await?
+                    == Claim::Duplicate
+                {
                     return Ok(Outcome::Ack);
                 }
                 self.send_welcome(activity, &chat, now, true).await?;
@@ -144,7 +156,9 @@ impl Engine {
                 Some("add") | Some("add-upgrade") => self.installed(activity, &chat, now).await,
                 Some("remove") | Some("remove-upgrade") => {
                     if self.claim_only(activity, &chat, now).await? == Claim::First {
-                        self.store.delete_conversation_ref(&chat.tenant_id, &chat.aad_object_id).await?;
+                        self.store
+                            .delete_conversation_ref(&chat.tenant_id, &chat.aad_object_id)
+                            .await?;
                         self.store
                             .append_event(&event(&chat, now, "bot.uninstalled", json!({})))
                             .await?;
@@ -180,7 +194,12 @@ impl Engine {
         }
     }
 
-    async fn installed(&self, activity: &Activity, chat: &PersonalChat, now: Timestamp) -> Result<Outcome, EngineError> {
+    async fn installed(
+        &self,
+        activity: &Activity,
+        chat: &PersonalChat,
+        now: Timestamp,
+    ) -> Result<Outcome, EngineError> {
         if self.claim(activity, chat, now, "bot.installed").await? == Claim::Duplicate {
             return Ok(Outcome::Ack);
         }
@@ -200,11 +219,25 @@ impl Engine {
     }
 
     /// Claims the activity id and, if it is new, stores the reference and the event.
-    async fn claim(&self, activity: &Activity, chat: &PersonalChat, now: Timestamp, kind: &str) -> Result<Claim, EngineError> {
-        let Some(activity_id) = activity.id.as_deref().and_then(|id| ActivityId::parse(id).ok()) else {
+    async fn claim(
+        &self,
+        activity: &Activity,
+        chat: &PersonalChat,
+        now: Timestamp,
+        kind: &str,
+    ) -> Result<Claim, EngineError> {
+        let Some(activity_id) = activity
+            .id
+            .as_deref()
+            .and_then(|id| ActivityId::parse(id).ok())
+        else {
             // Without an id there is nothing to dedupe on; record it as new.
-            self.store.upsert_conversation_ref(&chat.reference(now)).await?;
-            self.store.append_event(&event(chat, now, kind, json!({}))).await?;
+            self.store
+                .upsert_conversation_ref(&chat.reference(now))
+                .await?;
+            self.store
+                .append_event(&event(chat, now, kind, json!({})))
+                .await?;
             return Ok(Claim::First);
         };
         let inbound = Inbound {
@@ -213,13 +246,27 @@ impl Engine {
             received_at: now,
             expires_at: now + self.dedupe_ttl,
             conversation_ref: Some(chat.reference(now)),
-            event: Some(event(chat, now, kind, json!({ "activity_id": activity.id }))),
+            event: Some(event(
+                chat,
+                now,
+                kind,
+                json!({ "activity_id": activity.id }),
+            )),
         };
         Ok(self.store.record_inbound(&inbound).await?)
     }
 
-    async fn claim_only(&self, activity: &Activity, chat: &PersonalChat, now: Timestamp) -> Result<Claim, EngineError> {
-        let Some(activity_id) = activity.id.as_deref().and_then(|id| ActivityId::parse(id).ok()) else {
+    async fn claim_only(
+        &self,
+        activity: &Activity,
+        chat: &PersonalChat,
+        now: Timestamp,
+    ) -> Result<Claim, EngineError> {
+        let Some(activity_id) = activity
+            .id
+            .as_deref()
+            .and_then(|id| ActivityId::parse(id).ok())
+        else {
             return Ok(Claim::First);
         };
         let inbound = Inbound {
@@ -233,9 +280,18 @@ impl Engine {
         Ok(self.store.record_inbound(&inbound).await?)
     }
 
-    fn welcome_card(&self, activity: &Activity, chat: &PersonalChat) -> Result<serde_json::Value, EngineError> {
+    fn welcome_card(
+        &self,
+        activity: &Activity,
+        chat: &PersonalChat,
+    ) -> Result<serde_json::Value, EngineError> {
         let lang = self.locales.language(activity.person_locale());
-        let first_name = chat.name.split_whitespace().next().unwrap_or_default().to_owned();
+        let first_name = chat
+            .name
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         let mut args = FluentArgs::new();
         args.set("name", first_name);
         let t = |id: &str| self.locales.text(lang, id, Some(&args));
@@ -250,14 +306,25 @@ impl Engine {
     }
 
     /// Sends the welcome card: as a reply to the person's message, or into the chat on install.
-    async fn send_welcome(&self, activity: &Activity, chat: &PersonalChat, now: Timestamp, reply: bool) -> Result<(), EngineError> {
+    async fn send_welcome(
+        &self,
+        activity: &Activity,
+        chat: &PersonalChat,
+        now: Timestamp,
+        reply: bool,
+    ) -> Result<(), EngineError> {
         let card = self.welcome_card(activity, chat)?;
         let mut out = Activity::adaptive_card(card);
         out.locale = activity.locale.clone();
         let sent = match (reply, activity.id.as_deref()) {
             (true, Some(reply_to)) => {
                 self.connector
-                    .reply_to_activity(&chat.service_url, chat.conversation_id.as_str(), reply_to, &out)
+                    .reply_to_activity(
+                        &chat.service_url,
+                        chat.conversation_id.as_str(),
+                        reply_to,
+                        &out,
+                    )
                     .await
             }
             _ => {
@@ -272,7 +339,12 @@ impl Engine {
                 // The activity is claimed; the outbox that retries sends comes with the journey.
                 tracing::error!(error = %e, conversation = %chat.conversation_id, "could not send the welcome card");
                 self.store
-                    .append_event(&event(chat, now, "bot.send_failed", json!({ "card": "welcome", "error": e.to_string() })))
+                    .append_event(&event(
+                        chat,
+                        now,
+                        "bot.send_failed",
+                        json!({ "card": "welcome", "error": e.to_string() }),
+                    ))
                     .await?;
             }
         }

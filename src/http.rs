@@ -16,7 +16,9 @@ use axum::{Json, Router};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -76,8 +78,13 @@ async fn record_metrics(req: Request, next: Next) -> Response {
 }
 
 fn reject(rejection: Rejection) -> Response {
-    metrics::counter!("passkey_pilot_auth_rejections_total", "reason" => rejection.reason()).increment(1);
-    tracing::warn!(reason = rejection.reason(), status = rejection.status().as_u16(), "request rejected");
+    metrics::counter!("passkey_pilot_auth_rejections_total", "reason" => rejection.reason())
+        .increment(1);
+    tracing::warn!(
+        reason = rejection.reason(),
+        status = rejection.status().as_u16(),
+        "request rejected"
+    );
     let mut response = rejection.status().into_response();
     if rejection.status() == StatusCode::UNAUTHORIZED {
         response
@@ -89,7 +96,11 @@ fn reject(rejection: Rejection) -> Response {
 
 fn bad_request(status: StatusCode, reason: &str) -> Response {
     tracing::warn!(reason, status = status.as_u16(), "request refused");
-    (status, Json(json!({ "error": { "code": "BadRequest", "message": reason } }))).into_response()
+    (
+        status,
+        Json(json!({ "error": { "code": "BadRequest", "message": reason } })),
+    )
+        .into_response()
 }
 
 async fn messages(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
@@ -179,7 +190,11 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         "store": if store.is_ok() { "ok" } else { "unreachable" },
         "signing_keys": if keys { "loaded" } else { "not loaded" },
     });
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 

@@ -72,7 +72,12 @@ impl Locales {
     }
 
     /// Formats message `id` in `lang`, falling back to English when that language lacks it.
-    pub fn text(&self, lang: &str, id: &str, args: Option<&FluentArgs>) -> Result<String, I18nError> {
+    pub fn text(
+        &self,
+        lang: &str,
+        id: &str,
+        args: Option<&FluentArgs>,
+    ) -> Result<String, I18nError> {
         let bundle = [lang, FALLBACK]
             .into_iter()
             .filter_map(|l| self.bundles.get(l))
@@ -121,8 +126,16 @@ mod tests {
         assert_eq!(l.language(None), "en");
         let mut args = FluentArgs::new();
         args.set("name", "Megan");
-        assert!(l.text("de", "welcome-title", Some(&args)).unwrap().starts_with("Hallo Megan"));
-        assert!(l.text("en", "welcome-title", Some(&args)).unwrap().starts_with("Hi Megan,"));
+        assert!(
+            l.text("de", "welcome-title", Some(&args))
+                .unwrap()
+                .starts_with("Hallo Megan")
+        );
+        assert!(
+            l.text("en", "welcome-title", Some(&args))
+                .unwrap()
+                .starts_with("Hi Megan,")
+        );
     }
 
     #[test]

@@ -137,7 +137,10 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 }
 
 /// As [`open`], with the pool size from `store.max_connections` (`None`: the backend's default).
-pub async fn open_with(url: &str, max_connections: Option<u32>) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn open_with(
+    url: &str,
+    max_connections: Option<u32>,
+) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(match max_connections {
             Some(n) => SqliteStore::open_with(url, n).await?,

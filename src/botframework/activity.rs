@@ -143,7 +143,11 @@ pub struct Activity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_timestamp: Option<String>,
     /// IANA zone name; one Teams doc example spells it `localTimeZone`.
-    #[serde(default, alias = "localTimeZone", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "localTimeZone",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub local_timezone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_url: Option<String>,

@@ -315,6 +315,8 @@ impl KeyStore {
 pub struct ChannelAuthenticator {
     keys: Arc<KeyStore>,
     validation: Validation,
+    /// Without an app id no token can be for this bot: everything is refused.
+    has_app_id: bool,
 }
 
 impl ChannelAuthenticator {
@@ -334,7 +336,11 @@ impl ChannelAuthenticator {
             .into_iter()
             .map(String::from)
             .collect::<HashSet<_>>();
-        ChannelAuthenticator { keys, validation }
+        ChannelAuthenticator {
+            keys,
+            validation,
+            has_app_id: !bot.app_id.is_empty(),
+        }
     }
 
     pub fn keys(&self) -> &Arc<KeyStore> {
@@ -355,6 +361,9 @@ impl ChannelAuthenticator {
         };
         if token.is_empty() {
             return Err(Rejection::NotBearer);
+        }
+        if !self.has_app_id {
+            return Err(Rejection::WrongAudience);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
         if header.alg != Algorithm::RS256 {

@@ -18,14 +18,20 @@ fn bin() -> Command {
 fn version_prints_the_crate_version() {
     let out = bin().arg("--version").output().unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("passkey-pilot {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("passkey-pilot {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
 fn check_config_redacts_secrets_and_a_bad_value_exits_2_naming_key_and_origin() {
     let out = bin()
         .arg("check-config")
-        .env("PASSKEY_PILOT__BOT__APP_PASSWORD", "s3cret-value-never-printed")
+        .env(
+            "PASSKEY_PILOT__BOT__APP_PASSWORD",
+            "s3cret-value-never-printed",
+        )
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -36,30 +42,58 @@ fn check_config_redacts_secrets_and_a_bad_value_exits_2_naming_key_and_origin() 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
     std::fs::write(&file, "[log]\nformat = \"xml\"\n").unwrap();
-    let out = bin().arg("check-config").arg("--config").arg(&file).output().unwrap();
+    let out = bin()
+        .arg("check-config")
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("`log.format`") && stderr.contains(&format!("{} line 2", file.display())), "{stderr}");
+    assert!(
+        stderr.contains("`log.format`") && stderr.contains(&format!("{} line 2", file.display())),
+        "{stderr}"
+    );
 
-    let out = bin().arg("check-config").env("PASSKEY_PILOT__STORE__MAX_CONNECTIONS", "many").output().unwrap();
+    let out = bin()
+        .arg("check-config")
+        .env("PASSKEY_PILOT__STORE__MAX_CONNECTIONS", "many")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("`store.max_connections`") && stderr.contains("PASSKEY_PILOT__STORE__MAX_CONNECTIONS"), "{stderr}");
+    assert!(
+        stderr.contains("`store.max_connections`")
+            && stderr.contains("PASSKEY_PILOT__STORE__MAX_CONNECTIONS"),
+        "{stderr}"
+    );
 
-    let out = bin().arg("check-config").arg("--config").arg(dir.path().join("missing.toml")).output().unwrap();
+    let out = bin()
+        .arg("check-config")
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn serve_on_built_in_defaults_answers_healthz_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = bin()
         .arg("serve")
         .current_dir(dir.path())
         .env("PASSKEY_PILOT__SERVER__BIND", format!("127.0.0.1:{port}"))
         // No network here: point the signing-key metadata at a closed port.
-        .env("PASSKEY_PILOT__BOT__OPENID_METADATA_URL", "http://127.0.0.1:9/v1/.well-known/openidconfiguration")
+        .env(
+            "PASSKEY_PILOT__BOT__OPENID_METADATA_URL",
+            "http://127.0.0.1:9/v1/.well-known/openidconfiguration",
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -76,8 +110,15 @@ fn serve_on_built_in_defaults_answers_healthz_and_stops_on_sigterm() {
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let status = wait(&mut child, Duration::from_secs(15));
     assert!(healthy, "serve did not answer /healthz");
-    assert_eq!(status.and_then(|s| s.code()), Some(0), "serve did not stop cleanly on SIGTERM");
-    assert!(dir.path().join("passkey-pilot.db").exists(), "the default SQLite store was not created");
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "serve did not stop cleanly on SIGTERM"
+    );
+    assert!(
+        dir.path().join("passkey-pilot.db").exists(),
+        "the default SQLite store was not created"
+    );
 }
 
 fn wait(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
@@ -99,7 +140,10 @@ mod reqwest {
         let rest = url.strip_prefix("http://").unwrap();
         let (host, path) = rest.split_once('/').unwrap();
         let mut s = std::net::TcpStream::connect(host)?;
-        write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+        write!(
+            s,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )?;
         let mut buf = String::new();
         s.read_to_string(&mut buf)?;
         Ok(buf.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
@@ -111,12 +155,24 @@ fn migrate_applies_the_migrations_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("m.db").display());
     for _ in 0..2 {
-        let out = bin().arg("migrate").env("PASSKEY_PILOT__STORE__URL", &url).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = bin()
+            .arg("migrate")
+            .env("PASSKEY_PILOT__STORE__URL", &url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.starts_with("1 migrations applied"), "{stdout}");
     }
-    let out = bin().arg("migrate").env("PASSKEY_PILOT__STORE__URL", "mysql://nope").output().unwrap();
+    let out = bin()
+        .arg("migrate")
+        .env("PASSKEY_PILOT__STORE__URL", "mysql://nope")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not sqlite://"));
 }

@@ -51,7 +51,8 @@ impl Identity {
     pub async fn start(&self) -> SocketAddr {
         let jwk: Value = serde_json::from_str(CHANNEL_JWK).unwrap();
         let key = |kid: &str, endorsements: Option<Vec<&str>>| {
-            let mut k = json!({"kty": "RSA", "use": "sig", "kid": kid, "n": jwk["n"], "e": jwk["e"]});
+            let mut k =
+                json!({"kty": "RSA", "use": "sig", "kid": kid, "n": jwk["n"], "e": jwk["e"]});
             if let Some(e) = endorsements {
                 k["endorsements"] = json!(e);
             }
@@ -137,15 +138,31 @@ impl ConnectorFake {
         let router = Router::new()
             .route(
                 "/amer/v3/conversations/{conversation}/activities",
-                post(move |Path(c): Path<String>, headers: http::HeaderMap, Json(body): Json<Value>| async move {
-                    r1(format!("/amer/v3/conversations/{c}/activities"), headers, body)
-                }),
+                post(
+                    move |Path(c): Path<String>,
+                          headers: http::HeaderMap,
+                          Json(body): Json<Value>| async move {
+                        r1(
+                            format!("/amer/v3/conversations/{c}/activities"),
+                            headers,
+                            body,
+                        )
+                    },
+                ),
             )
             .route(
                 "/amer/v3/conversations/{conversation}/activities/{id}",
-                post(move |Path((c, id)): Path<(String, String)>, headers: http::HeaderMap, Json(body): Json<Value>| async move {
-                    record(format!("/amer/v3/conversations/{c}/activities/{id}"), headers, body)
-                }),
+                post(
+                    move |Path((c, id)): Path<(String, String)>,
+                          headers: http::HeaderMap,
+                          Json(body): Json<Value>| async move {
+                        record(
+                            format!("/amer/v3/conversations/{c}/activities/{id}"),
+                            headers,
+                            body,
+                        )
+                    },
+                ),
             );
         serve(router).await
     }
@@ -176,7 +193,10 @@ pub fn test_config(identity: SocketAddr, store_url: &str) -> Config {
     let env = vec![
         ("PASSKEY_PILOT__SERVER__BIND", "127.0.0.1:0".to_owned()),
         ("PASSKEY_PILOT__BOT__APP_ID", APP_ID.to_owned()),
-        ("PASSKEY_PILOT__BOT__APP_PASSWORD", "test-only-secret".to_owned()),
+        (
+            "PASSKEY_PILOT__BOT__APP_PASSWORD",
+            "test-only-secret".to_owned(),
+        ),
         ("PASSKEY_PILOT__BOT__TENANT_ID", TENANT.to_owned()),
         (
             "PASSKEY_PILOT__BOT__OPENID_METADATA_URL",
@@ -186,7 +206,10 @@ pub fn test_config(identity: SocketAddr, store_url: &str) -> Config {
             "PASSKEY_PILOT__BOT__TOKEN_URL",
             format!("http://{identity}/botframework.com/oauth2/v2.0/token"),
         ),
-        ("PASSKEY_PILOT__BOT__ALLOW_HTTP_SERVICE_URL", "true".to_owned()),
+        (
+            "PASSKEY_PILOT__BOT__ALLOW_HTTP_SERVICE_URL",
+            "true".to_owned(),
+        ),
         ("PASSKEY_PILOT__STORE__URL", store_url.to_owned()),
         ("PASSKEY_PILOT__LOG__LEVEL", "warn".to_owned()),
     ];
@@ -207,13 +230,26 @@ impl TestBot {
         let identity_addr = identity.start().await;
         let connector_addr = connector.start().await;
         let config = test_config(identity_addr, store_url);
-        Self::launch(identity, connector, format!("http://{connector_addr}/amer/"), config).await
+        Self::launch(
+            identity,
+            connector,
+            format!("http://{connector_addr}/amer/"),
+            config,
+        )
+        .await
     }
 
     /// Starts a bot on `config` against already running fakes (restarts).
-    pub async fn launch(identity: Identity, connector: ConnectorFake, service_url: String, config: Config) -> TestBot {
+    pub async fn launch(
+        identity: Identity,
+        connector: ConnectorFake,
+        service_url: String,
+        config: Config,
+    ) -> TestBot {
         let store = passkey_pilot::store::open(&config.store.url).await.unwrap();
-        let app = Application::build_with_store(config.clone(), store.clone()).await.unwrap();
+        let app = Application::build_with_store(config.clone(), store.clone())
+            .await
+            .unwrap();
         let url = format!("http://{}", app.local_addr());
         let (tx, rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
@@ -258,7 +294,12 @@ impl TestBot {
         if let Some(task) = self.task.take() {
             task.await.unwrap();
         }
-        (self.identity.clone(), self.connector.clone(), self.service_url.clone(), self.config.clone())
+        (
+            self.identity.clone(),
+            self.connector.clone(),
+            self.service_url.clone(),
+            self.config.clone(),
+        )
     }
 
     /// A valid channel token for this bot and its service URL.

@@ -18,7 +18,9 @@ fn mutate(activity: &Value, ops: &[(u8, String, u8)]) -> Value {
             1 => json!(text),
             2 => json!(12345678901234567i64),
             3 => json!([text, {"id": text}]),
-            4 => json!({"id": text, "tenantId": text, "aadObjectId": text, "conversationType": "personal"}),
+            4 => {
+                json!({"id": text, "tenantId": text, "aadObjectId": text, "conversationType": "personal"})
+            }
             5 => json!(true),
             6 => json!(-1.5e300),
             _ => json!({"tenant": {"id": text}}),
@@ -61,18 +63,26 @@ fn arb_auth() -> impl Strategy<Value = Auth> {
         "\\PC{0,100}".prop_map(Auth::Raw),
         "[A-Za-z0-9._~+/=-]{0,400}".prop_map(Auth::Bearer),
         proptest::collection::vec(any::<usize>(), 1..4).prop_map(Auth::Flipped),
-        proptest::collection::vec(("(iss|aud|exp|nbf|serviceurl|kid|x)", "\\PC{0,40}"), 0..6).prop_map(Auth::SignedClaims),
+        proptest::collection::vec(("(iss|aud|exp|nbf|serviceurl|kid|x)", "\\PC{0,40}"), 0..6)
+            .prop_map(Auth::SignedClaims),
         Just(Auth::Valid),
     ]
 }
 
 #[test]
 fn random_requests_never_get_a_5xx_and_never_stop_the_service() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let bot = rt.block_on(TestBot::start());
     let client = reqwest::Client::new();
     let valid_activity = bot.message("prop-base", "hello");
-    let mut runner = TestRunner::new(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() });
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 400,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
     let strategy = (
         arb_auth(),
         prop_oneof![
@@ -117,7 +127,9 @@ fn random_requests_never_get_a_5xx_and_never_stop_the_service() {
                 Auth::Valid => Some(format!("Bearer {token}")),
             };
             let status = rt.block_on(async {
-                let mut req = client.post(format!("{}/api/messages", bot.url)).body(body.clone());
+                let mut req = client
+                    .post(format!("{}/api/messages", bot.url))
+                    .body(body.clone());
                 if let Some(h) = &header
                     && let Ok(v) = http::HeaderValue::from_str(h)
                 {
@@ -138,6 +150,13 @@ fn random_requests_never_get_a_5xx_and_never_stop_the_service() {
             Ok(())
         })
         .unwrap();
-    let health = rt.block_on(async { client.get(format!("{}/healthz", bot.url)).send().await.unwrap().status() });
+    let health = rt.block_on(async {
+        client
+            .get(format!("{}/healthz", bot.url))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
     assert_eq!(health, 200, "the service stopped answering");
 }

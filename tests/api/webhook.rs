@@ -32,7 +32,12 @@ struct Case {
 }
 
 fn case(name: &'static str, authorization: Option<String>, expect: u16) -> Case {
-    Case { name, authorization, activity: Box::new(|a| a), expect }
+    Case {
+        name,
+        authorization,
+        activity: Box::new(|a| a),
+        expect,
+    }
 }
 
 fn bearer(token: String) -> Option<String> {
@@ -48,20 +53,32 @@ fn cases(bot: &TestBot) -> Vec<Case> {
         (p[0].to_owned(), p[1].to_owned(), p[2].to_owned())
     };
     let n_as_secret = {
-        let jwk: Value = serde_json::from_str(include_str!("../fixtures/keys/channel.jwk.json")).unwrap();
+        let jwk: Value =
+            serde_json::from_str(include_str!("../fixtures/keys/channel.jwk.json")).unwrap();
         jwk["n"].as_str().unwrap().to_owned()
     };
     let hs256 = {
         let mut h = Header::new(Algorithm::HS256);
         h.kid = Some(CHANNEL_KID.into());
-        jsonwebtoken::encode(&h, &claims(&su), &EncodingKey::from_secret(n_as_secret.as_bytes())).unwrap()
+        jsonwebtoken::encode(
+            &h,
+            &claims(&su),
+            &EncodingKey::from_secret(n_as_secret.as_bytes()),
+        )
+        .unwrap()
     };
     let alg_none = format!(
         "{}.{}.",
         b64(&json!({"alg": "none", "typ": "JWT", "kid": CHANNEL_KID})),
         b64(&claims(&su))
     );
-    let tampered_payload = format!("{vh}.{}.{vs}", b64(&with(claims(&su), "aud", json!(APP_ID)).as_object().map(|_| with(claims(&su), "exp", json!(now + 86_400))).unwrap()));
+    let tampered_payload = format!(
+        "{vh}.{}.{vs}",
+        b64(&with(claims(&su), "aud", json!(APP_ID))
+            .as_object()
+            .map(|_| with(claims(&su), "exp", json!(now + 86_400)))
+            .unwrap())
+    );
     let tampered_signature = {
         let mut sig = B64.decode(&vs).unwrap();
         sig[10] ^= 0x01;
@@ -69,54 +86,222 @@ fn cases(bot: &TestBot) -> Vec<Case> {
     };
     let mut no_kid_header = Header::new(Algorithm::RS256);
     no_kid_header.kid = None;
-    let no_kid = jsonwebtoken::encode(&no_kid_header, &claims(&su), &EncodingKey::from_rsa_pem(CHANNEL_PEM).unwrap()).unwrap();
+    let no_kid = jsonwebtoken::encode(
+        &no_kid_header,
+        &claims(&su),
+        &EncodingKey::from_rsa_pem(CHANNEL_PEM).unwrap(),
+    )
+    .unwrap();
 
     vec![
         case("no Authorization header", None, 401),
-        case("Basic scheme", Some(format!("Basic {}", B64.encode("bot:secret"))), 401),
-        case("Bearer with three parts", Some(format!("Bearer {valid} extra")), 401),
-        case("lower-case bearer scheme", Some(format!("bearer {valid}")), 401),
+        case(
+            "Basic scheme",
+            Some(format!("Basic {}", B64.encode("bot:secret"))),
+            401,
+        ),
+        case(
+            "Bearer with three parts",
+            Some(format!("Bearer {valid} extra")),
+            401,
+        ),
+        case(
+            "lower-case bearer scheme",
+            Some(format!("bearer {valid}")),
+            401,
+        ),
         case("empty bearer token", Some("Bearer ".into()), 401),
         case("garbage", bearer("garbage".into()), 401),
-        case("JSON garbage in three parts", bearer(format!("{}.{}.{}", B64.encode("{"), B64.encode("[]"), B64.encode("x"))), 401),
+        case(
+            "JSON garbage in three parts",
+            bearer(format!(
+                "{}.{}.{}",
+                B64.encode("{"),
+                B64.encode("[]"),
+                B64.encode("x")
+            )),
+            401,
+        ),
         case("alg none", bearer(alg_none), 401),
         case("HS256 keyed with the public key", bearer(hs256), 401),
-        case("RS384 is not allowed", bearer(mint_alg(&claims(&su), CHANNEL_KID, CHANNEL_PEM, Algorithm::RS384)), 401),
+        case(
+            "RS384 is not allowed",
+            bearer(mint_alg(
+                &claims(&su),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+                Algorithm::RS384,
+            )),
+            401,
+        ),
         case("no kid", bearer(no_kid), 401),
-        case("unknown kid (attacker key and kid)", bearer(mint(&claims(&su), ATTACKER_KID, ATTACKER_PEM)), 401),
-        case("attacker key with the real kid", bearer(mint(&claims(&su), CHANNEL_KID, ATTACKER_PEM)), 401),
+        case(
+            "unknown kid (attacker key and kid)",
+            bearer(mint(&claims(&su), ATTACKER_KID, ATTACKER_PEM)),
+            401,
+        ),
+        case(
+            "attacker key with the real kid",
+            bearer(mint(&claims(&su), CHANNEL_KID, ATTACKER_PEM)),
+            401,
+        ),
         case("tampered payload", bearer(tampered_payload), 401),
         case("tampered signature", bearer(tampered_signature), 401),
-        case("expired beyond the 5-minute skew", bearer(mint(&with(claims(&su), "exp", json!(now - 360)), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("exp missing", bearer(mint(&with(claims(&su), "exp", Value::Null), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("not yet valid beyond the skew", bearer(mint(&with(claims(&su), "nbf", json!(now + 360)), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("another bot's audience", bearer(mint(&with(claims(&su), "aud", json!("11111111-2222-4333-8444-555555555555")), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("connector audience (replayed outbound token)", bearer(mint(&with(claims(&su), "aud", json!("https://api.botframework.com")), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("audience as an array", bearer(mint(&with(claims(&su), "aud", json!([APP_ID])), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("audience missing", bearer(mint(&with(claims(&su), "aud", Value::Null), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("issuer with a trailing slash", bearer(mint(&with(claims(&su), "iss", json!("https://api.botframework.com/")), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("Entra issuer", bearer(mint(&with(claims(&su), "iss", json!("https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/")), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("serviceurl claim missing", bearer(mint(&with(claims(&su), "serviceurl", Value::Null), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("serviceurl claim of another host", bearer(mint(&with(claims(&su), "serviceurl", json!("https://evil.example.com/amer/")), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("serviceurl claim without the trailing slash", bearer(mint(&with(claims(&su), "serviceurl", json!(su.trim_end_matches('/'))), CHANNEL_KID, CHANNEL_PEM)), 401),
-        case("key endorsed only for another channel", bearer(mint(&claims(&su), SKYPE_ONLY_KID, CHANNEL_PEM)), 401),
-        case("key with no endorsements", bearer(mint(&claims(&su), BARE_KID, CHANNEL_PEM)), 401),
+        case(
+            "expired beyond the 5-minute skew",
+            bearer(mint(
+                &with(claims(&su), "exp", json!(now - 360)),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "exp missing",
+            bearer(mint(
+                &with(claims(&su), "exp", Value::Null),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "not yet valid beyond the skew",
+            bearer(mint(
+                &with(claims(&su), "nbf", json!(now + 360)),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "another bot's audience",
+            bearer(mint(
+                &with(
+                    claims(&su),
+                    "aud",
+                    json!("11111111-2222-4333-8444-555555555555"),
+                ),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "connector audience (replayed outbound token)",
+            bearer(mint(
+                &with(claims(&su), "aud", json!("https://api.botframework.com")),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "audience as an array",
+            bearer(mint(
+                &with(claims(&su), "aud", json!([APP_ID])),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "audience missing",
+            bearer(mint(
+                &with(claims(&su), "aud", Value::Null),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "issuer with a trailing slash",
+            bearer(mint(
+                &with(claims(&su), "iss", json!("https://api.botframework.com/")),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "Entra issuer",
+            bearer(mint(
+                &with(
+                    claims(&su),
+                    "iss",
+                    json!("https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/"),
+                ),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "serviceurl claim missing",
+            bearer(mint(
+                &with(claims(&su), "serviceurl", Value::Null),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "serviceurl claim of another host",
+            bearer(mint(
+                &with(
+                    claims(&su),
+                    "serviceurl",
+                    json!("https://evil.example.com/amer/"),
+                ),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "serviceurl claim without the trailing slash",
+            bearer(mint(
+                &with(claims(&su), "serviceurl", json!(su.trim_end_matches('/'))),
+                CHANNEL_KID,
+                CHANNEL_PEM,
+            )),
+            401,
+        ),
+        case(
+            "key endorsed only for another channel",
+            bearer(mint(&claims(&su), SKYPE_ONLY_KID, CHANNEL_PEM)),
+            401,
+        ),
+        case(
+            "key with no endorsements",
+            bearer(mint(&claims(&su), BARE_KID, CHANNEL_PEM)),
+            401,
+        ),
         Case {
             name: "activity from webchat, key endorsed for it",
             authorization: bearer(valid.clone()),
-            activity: Box::new(|mut a| { a["channelId"] = json!("webchat"); a }),
+            activity: Box::new(|mut a| {
+                a["channelId"] = json!("webchat");
+                a
+            }),
             expect: 401,
         },
         Case {
             name: "activity without channelId",
             authorization: bearer(valid.clone()),
-            activity: Box::new(|mut a| { a.as_object_mut().unwrap().remove("channelId"); a }),
+            activity: Box::new(|mut a| {
+                a.as_object_mut().unwrap().remove("channelId");
+                a
+            }),
             expect: 401,
         },
         Case {
             name: "activity serviceUrl differs from the claim",
             authorization: bearer(valid.clone()),
-            activity: Box::new(|mut a| { a["serviceUrl"] = json!("https://smba.trafficmanager.net/amer/"); a }),
+            activity: Box::new(|mut a| {
+                a["serviceUrl"] = json!("https://smba.trafficmanager.net/amer/");
+                a
+            }),
             expect: 401,
         },
         Case {
@@ -132,7 +317,10 @@ fn cases(bot: &TestBot) -> Vec<Case> {
         Case {
             name: "tenant ids that disagree",
             authorization: bearer(valid.clone()),
-            activity: Box::new(|mut a| { a["conversation"]["tenantId"] = json!(OTHER_TENANT); a }),
+            activity: Box::new(|mut a| {
+                a["conversation"]["tenantId"] = json!(OTHER_TENANT);
+                a
+            }),
             expect: 403,
         },
         Case {
@@ -140,7 +328,10 @@ fn cases(bot: &TestBot) -> Vec<Case> {
             authorization: bearer(valid),
             activity: Box::new(|mut a| {
                 a.as_object_mut().unwrap().remove("channelData");
-                a["conversation"].as_object_mut().unwrap().remove("tenantId");
+                a["conversation"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("tenantId");
                 a
             }),
             expect: 403,
@@ -171,12 +362,30 @@ async fn forged_and_broken_tokens_are_rejected_with_no_side_effect() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
     // No side effect at all: nothing sent, nothing stored.
-    assert_eq!(bot.connector.count(), 0, "a rejected request reached the connector");
+    assert_eq!(
+        bot.connector.count(),
+        0,
+        "a rejected request reached the connector"
+    );
     let tenant = TenantId::parse(TENANT).unwrap();
     let user = AadObjectId::parse(USER_OID).unwrap();
-    assert_eq!(bot.store.conversation_ref(&tenant, &user).await.unwrap(), None);
-    assert!(bot.store.events_for(&tenant, &user, 100).await.unwrap().is_empty());
-    assert_eq!(bot.identity.tokens_issued.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        bot.store.conversation_ref(&tenant, &user).await.unwrap(),
+        None
+    );
+    assert!(
+        bot.store
+            .events_for(&tenant, &user, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        bot.identity
+            .tokens_issued
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
 }
 
 #[tokio::test]
@@ -212,33 +421,74 @@ async fn a_token_within_the_clock_skew_is_accepted() {
 #[tokio::test]
 async fn unknown_kids_refetch_the_keys_at_most_once_a_minute() {
     let bot = TestBot::start().await;
-    let before = bot.identity.jwks_fetches.load(std::sync::atomic::Ordering::SeqCst);
+    let before = bot
+        .identity
+        .jwks_fetches
+        .load(std::sync::atomic::Ordering::SeqCst);
     for i in 0..20 {
-        let token = mint(&claims(&bot.service_url), &format!("unknown-{i}"), ATTACKER_PEM);
-        assert_eq!(bot.post(Some(&token), &bot.message(&format!("u{i}"), "x")).await.status(), 401);
+        let token = mint(
+            &claims(&bot.service_url),
+            &format!("unknown-{i}"),
+            ATTACKER_PEM,
+        );
+        assert_eq!(
+            bot.post(Some(&token), &bot.message(&format!("u{i}"), "x"))
+                .await
+                .status(),
+            401
+        );
     }
-    let after = bot.identity.jwks_fetches.load(std::sync::atomic::Ordering::SeqCst);
-    assert!(after - before <= 1, "{} JWKS fetches for 20 unknown kids", after - before);
+    let after = bot
+        .identity
+        .jwks_fetches
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        after - before <= 1,
+        "{} JWKS fetches for 20 unknown kids",
+        after - before
+    );
 }
 
 #[tokio::test]
 async fn a_message_gets_one_welcome_card_reply_with_an_outbound_token() {
     let bot = TestBot::start().await;
-    let r = bot.post(Some(&bot.token()), &bot.message("m-1", "hello")).await;
+    let r = bot
+        .post(Some(&bot.token()), &bot.message("m-1", "hello"))
+        .await;
     assert_eq!(r.status(), 200);
     let sent = bot.connector.all();
     assert_eq!(sent.len(), 1, "{sent:?}");
-    assert_eq!(sent[0].path, "/amer/v3/conversations/a:1test-conversation/activities/m-1");
-    assert_eq!(sent[0].authorization.as_deref(), Some("Bearer outbound-test-token"));
+    assert_eq!(
+        sent[0].path,
+        "/amer/v3/conversations/a:1test-conversation/activities/m-1"
+    );
+    assert_eq!(
+        sent[0].authorization.as_deref(),
+        Some("Bearer outbound-test-token")
+    );
     let card = &sent[0].body["attachments"][0];
-    assert_eq!(card["contentType"], "application/vnd.microsoft.card.adaptive");
+    assert_eq!(
+        card["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
     assert_eq!(card["content"]["version"], "1.5");
-    assert!(card["content"]["body"][0]["text"].as_str().unwrap().starts_with("Hi Megan,"));
-    assert!(sent[0].body.get("text").is_none(), "card and text must not be mixed");
+    assert!(
+        card["content"]["body"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Hi Megan,")
+    );
+    assert!(
+        sent[0].body.get("text").is_none(),
+        "card and text must not be mixed"
+    );
     // The conversation reference is stored for proactive messages later.
     let stored = bot
         .store
-        .conversation_ref(&TenantId::parse(TENANT).unwrap(), &AadObjectId::parse(USER_OID).unwrap())
+        .conversation_ref(
+            &TenantId::parse(TENANT).unwrap(),
+            &AadObjectId::parse(USER_OID).unwrap(),
+        )
         .await
         .unwrap()
         .expect("conversation reference stored");
@@ -253,7 +503,10 @@ async fn a_german_locale_gets_the_german_welcome() {
     m["locale"] = json!("de-DE");
     assert_eq!(bot.post(Some(&bot.token()), &m).await.status(), 200);
     let sent = bot.connector.all();
-    let title = sent[0].body["attachments"][0]["content"]["body"][0]["text"].as_str().unwrap().to_owned();
+    let title = sent[0].body["attachments"][0]["content"]["body"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(title.starts_with("Hallo Megan"), "{title}");
 }
 
@@ -269,9 +522,18 @@ async fn a_redelivered_activity_has_one_effect_even_across_a_restart() {
     let (identity, connector, service_url, config) = bot.stop().await;
     let bot = TestBot::launch(identity, connector, service_url, config).await;
     assert_eq!(bot.post(Some(&bot.token()), &msg).await.status(), 200);
-    assert_eq!(bot.connector.count(), 1, "the redelivery after a restart was answered again");
+    assert_eq!(
+        bot.connector.count(),
+        1,
+        "the redelivery after a restart was answered again"
+    );
     // A new activity id is a new message.
-    assert_eq!(bot.post(Some(&bot.token()), &bot.message("fresh-2", "again")).await.status(), 200);
+    assert_eq!(
+        bot.post(Some(&bot.token()), &bot.message("fresh-2", "again"))
+            .await
+            .status(),
+        200
+    );
     assert_eq!(bot.connector.count(), 2);
 }
 
@@ -280,7 +542,8 @@ async fn install_sends_one_welcome_for_both_install_activities() {
     let bot = TestBot::start().await;
     let mut update = bot.message("install-cu", "");
     update["type"] = json!("conversationUpdate");
-    update["membersAdded"] = json!([{"id": format!("28:{APP_ID}")}, {"id": "29:1test-user", "aadObjectId": USER_OID}]);
+    update["membersAdded"] =
+        json!([{"id": format!("28:{APP_ID}")}, {"id": "29:1test-user", "aadObjectId": USER_OID}]);
     let mut install = bot.message("install-iu", "");
     install["type"] = json!("installationUpdate");
     install["action"] = json!("add");
@@ -288,7 +551,10 @@ async fn install_sends_one_welcome_for_both_install_activities() {
     assert_eq!(bot.post(Some(&bot.token()), &install).await.status(), 200);
     let sent = bot.connector.all();
     assert_eq!(sent.len(), 1, "{sent:?}");
-    assert_eq!(sent[0].path, "/amer/v3/conversations/a:1test-conversation/activities");
+    assert_eq!(
+        sent[0].path,
+        "/amer/v3/conversations/a:1test-conversation/activities"
+    );
 }
 
 #[tokio::test]
@@ -307,13 +573,18 @@ async fn malformed_json_is_400_and_oversized_bodies_are_413() {
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["message"], "body is not valid JSON");
-    assert_eq!(post("{}".into()).await.unwrap().status(), 400, "an activity without a type");
+    assert_eq!(
+        post("{}".into()).await.unwrap().status(),
+        400,
+        "an activity without a type"
+    );
     assert_eq!(post("[1,2]".into()).await.unwrap().status(), 400);
     let mut big = bot.message("big-1", "hello");
     big["text"] = json!("x".repeat(300 * 1024));
     assert_eq!(post(big.to_string()).await.unwrap().status(), 413);
     // Chunked (no Content-Length) oversized bodies are cut off too.
-    let chunks = futures::stream::iter((0..40).map(|_| Ok::<_, std::io::Error>(vec![b' '; 8 * 1024])));
+    let chunks =
+        futures::stream::iter((0..40).map(|_| Ok::<_, std::io::Error>(vec![b' '; 8 * 1024])));
     let r = client
         .post(format!("{}/api/messages", bot.url))
         .header("authorization", format!("Bearer {}", bot.token()))
@@ -357,15 +628,55 @@ async fn card_actions_are_answered_with_a_card_in_the_invoke_response() {
 async fn health_readiness_and_metrics_answer() {
     let bot = TestBot::start().await;
     let client = reqwest::Client::new();
-    let r = client.get(format!("{}/healthz", bot.url)).send().await.unwrap();
+    let r = client
+        .get(format!("{}/healthz", bot.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers().contains_key("x-request-id"));
-    let ready: Value = client.get(format!("{}/readyz", bot.url)).send().await.unwrap().json().await.unwrap();
+    let ready: Value = client
+        .get(format!("{}/readyz", bot.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready, json!({"store": "ok", "signing_keys": "loaded"}));
-    assert_eq!(bot.post(None, &bot.message("m-metrics", "x")).await.status(), 401);
-    let metrics = client.get(format!("{}/metrics", bot.url)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("passkey_pilot_auth_rejections_total{reason=\"missing_authorization\"}"), "{metrics}");
-    assert!(metrics.contains("passkey_pilot_http_requests_total"), "{metrics}");
-    assert!(metrics.contains("passkey_pilot_http_request_duration_seconds_bucket"), "{metrics}");
-    assert_eq!(client.get(format!("{}/api/messages", bot.url)).send().await.unwrap().status(), 405);
+    assert_eq!(
+        bot.post(None, &bot.message("m-metrics", "x"))
+            .await
+            .status(),
+        401
+    );
+    let metrics = client
+        .get(format!("{}/metrics", bot.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("passkey_pilot_auth_rejections_total{reason=\"missing_authorization\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("passkey_pilot_http_requests_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("passkey_pilot_http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
+    assert_eq!(
+        client
+            .get(format!("{}/api/messages", bot.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
 }

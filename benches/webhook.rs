@@ -270,7 +270,7 @@ fn main() {
             .env("PASSKEY_PILOT__BOT__ALLOW_HTTP_SERVICE_URL", "true")
             .env("PASSKEY_PILOT__BOT__TENANT_RPS", "1000000")
             .env("PASSKEY_PILOT__BOT__CONVERSATION_RPS", "1000000")
-            .env("PASSKEY_PILOT__STORE__URL", format!("sqlite://{}", db.path().join("bench.db").display()))
+            .env("PASSKEY_PILOT__STORE__URL", std::env::var("BENCH_STORE_URL").unwrap_or_else(|_| format!("sqlite://{}", db.path().join("bench.db").display())))
             .env("PASSKEY_PILOT__LOG__LEVEL", "warn")
             .stdout(Stdio::null())
             .spawn()

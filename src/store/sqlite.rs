@@ -3,6 +3,10 @@
 //! One database file in WAL mode. All writes go through a pool of exactly one connection, so
 //! concurrent writers queue in the process instead of sleeping in SQLite's busy handler;
 //! reads use a separate pool and run beside the writer (WAL readers do not block it).
+//!
+//! Inbound claims (one per Teams activity, the hot path) are group-committed: a writer task
+//! takes every claim waiting at that moment and records them in one transaction, so a burst
+//! of messages costs one commit instead of one each.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,6 +17,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
+use tokio::sync::{mpsc, oneshot};
 
 use super::{
     Claim, ConversationRef, Event, Inbound, NewEvent, RefColumns, Store, StoreError,
@@ -28,6 +33,13 @@ const DEFAULT_READERS: u32 = 4;
 /// How long a statement waits for a lock held by another process (e.g. `passkey-pilot migrate`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Claims waiting for the writer at most; callers wait beyond that (back-pressure).
+const CLAIM_QUEUE: usize = 4096;
+/// How often the WAL is checkpointed into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+/// Claims recorded in one transaction at most.
+const CLAIM_BATCH: usize = 256;
+
 /// Expired claims deleted per write transaction, so a large purge does not stall inbound
 /// messages behind one long lock.
 const PURGE_BATCH: i64 = 5_000;
@@ -35,6 +47,8 @@ const PURGE_BATCH: i64 = 5_000;
 pub struct SqliteStore {
     /// The only connection that writes.
     writer: SqlitePool,
+    /// Claims waiting for the group-commit writer task.
+    claims: mpsc::Sender<ClaimJob>,
     /// Connections for reads; the writer itself for an in-memory database.
     readers: SqlitePool,
 }
@@ -69,10 +83,12 @@ impl SqliteStore {
             let options = options
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal);
+            // The writer never checkpoints itself (a checkpoint inside a commit stalls every
+            // queued claim); a background task checkpoints from a reader connection instead.
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .test_before_acquire(false)
-                .connect_with(options.clone())
+                .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
                 .await?;
             // Lazy: readers connect on first use, after the migrations below.
             let readers = SqlitePoolOptions::new()
@@ -82,7 +98,16 @@ impl SqliteStore {
             (writer, readers)
         };
         MIGRATOR.run(&writer).await?;
-        Ok(Self { writer, readers })
+        let (claims, queue) = mpsc::channel(CLAIM_QUEUE);
+        tokio::spawn(group_commit(writer.clone(), queue));
+        if !is_in_memory(url) {
+            tokio::spawn(checkpoint(readers.clone(), claims.clone()));
+        }
+        Ok(Self {
+            writer,
+            claims,
+            readers,
+        })
     }
 
     /// How many migrations the database has applied.
@@ -138,6 +163,98 @@ async fn insert_event(conn: &mut SqliteConnection, e: &NewEvent) -> Result<i64, 
     Ok(id)
 }
 
+/// Copies the WAL back into the database file every second, beside the writer (a passive
+/// checkpoint never blocks it). Ends when the store is dropped.
+async fn checkpoint(readers: SqlitePool, claims: mpsc::Sender<ClaimJob>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if claims.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&readers)
+            .await
+        {
+            tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
+        }
+    }
+}
+
+/// One inbound claim waiting for the group-commit writer.
+struct ClaimJob {
+    inbound: Inbound,
+    reply: oneshot::Sender<Result<Claim, StoreError>>,
+}
+
+/// Records waiting claims in batches: one `BEGIN IMMEDIATE … COMMIT` for all claims queued
+/// at that moment. If anything in a batch fails, the batch is rolled back and each claim is
+/// retried in a transaction of its own, so one bad claim fails alone and the others keep the
+/// all-or-nothing promise of `record_inbound`. Ends when the store is dropped.
+async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<ClaimJob>) {
+    let mut batch = Vec::with_capacity(CLAIM_BATCH);
+    while queue.recv_many(&mut batch, CLAIM_BATCH).await > 0 {
+        match record_batch(&writer, &batch).await {
+            Ok(claims) => {
+                for (job, claim) in batch.drain(..).zip(claims) {
+                    let _ = job.reply.send(Ok(claim));
+                }
+            }
+            Err(_) => {
+                for job in batch.drain(..) {
+                    let result = record_batch(&writer, std::slice::from_ref(&job))
+                        .await
+                        .map(|claims| claims[0]);
+                    let _ = job.reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+async fn record_batch(writer: &SqlitePool, jobs: &[ClaimJob]) -> Result<Vec<Claim>, StoreError> {
+    // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+    // writes can fail with SQLITE_BUSY when another process holds the lock.
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut claims = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        claims.push(record_one(&mut tx, &job.inbound).await?);
+    }
+    tx.commit().await?;
+    Ok(claims)
+}
+
+async fn record_one(conn: &mut SqliteConnection, inbound: &Inbound) -> Result<Claim, StoreError> {
+    let claimed = sqlx::query(
+        "INSERT INTO processed_activities \
+             (conversation_id, activity_id, received_at_ms, expires_at_ms) \
+         VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (conversation_id, activity_id) DO UPDATE SET \
+             received_at_ms = excluded.received_at_ms, \
+             expires_at_ms = excluded.expires_at_ms \
+         WHERE processed_activities.expires_at_ms <= excluded.received_at_ms",
+    )
+    .bind(inbound.conversation_id.as_str())
+    .bind(inbound.activity_id.as_str())
+    .bind(inbound.received_at.as_millisecond())
+    .bind(inbound.expires_at.as_millisecond())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if !claimed {
+        return Ok(Claim::Duplicate);
+    }
+    if let Some(r) = &inbound.conversation_ref {
+        upsert_ref(conn, r).await?;
+    }
+    if let Some(e) = &inbound.event {
+        insert_event(conn, e).await?;
+    }
+    Ok(Claim::First)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -146,38 +263,17 @@ impl Store for SqliteStore {
     }
 
     async fn record_inbound(&self, inbound: &Inbound) -> Result<Claim, StoreError> {
-        // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-        // writes can fail with SQLITE_BUSY when another process holds the lock.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let claimed = sqlx::query(
-            "INSERT INTO processed_activities \
-                 (conversation_id, activity_id, received_at_ms, expires_at_ms) \
-             VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (conversation_id, activity_id) DO UPDATE SET \
-                 received_at_ms = excluded.received_at_ms, \
-                 expires_at_ms = excluded.expires_at_ms \
-             WHERE processed_activities.expires_at_ms <= excluded.received_at_ms",
-        )
-        .bind(inbound.conversation_id.as_str())
-        .bind(inbound.activity_id.as_str())
-        .bind(inbound.received_at.as_millisecond())
-        .bind(inbound.expires_at.as_millisecond())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !claimed {
-            tx.rollback().await?;
-            return Ok(Claim::Duplicate);
+        let (reply, answer) = oneshot::channel();
+        let job = ClaimJob {
+            inbound: inbound.clone(),
+            reply,
+        };
+        if self.claims.send(job).await.is_err() {
+            return Err(StoreError::Database(sqlx::Error::PoolClosed));
         }
-        if let Some(r) = &inbound.conversation_ref {
-            upsert_ref(&mut tx, r).await?;
-        }
-        if let Some(e) = &inbound.event {
-            insert_event(&mut tx, e).await?;
-        }
-        tx.commit().await?;
-        Ok(Claim::First)
+        answer
+            .await
+            .unwrap_or(Err(StoreError::Database(sqlx::Error::PoolClosed)))
     }
 
     async fn purge_expired_activities(&self, now: Timestamp) -> Result<u64, StoreError> {

@@ -114,6 +114,7 @@ impl Application {
         let background = vec![
             tokio::spawn(refresh_keys(keys)),
             tokio::spawn(purge_activities(store)),
+            tokio::spawn(crate::telemetry::metrics_upkeep()),
         ];
         Ok(Application {
             listener,

@@ -47,3 +47,16 @@ pub fn metrics() -> &'static PrometheusHandle {
         handle
     })
 }
+
+/// How often histogram samples are folded into their buckets. Until then the exporter keeps
+/// every raw sample, so without this memory grows with traffic between scrapes.
+pub const METRICS_UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds raw histogram samples into buckets, forever (spawn it once per service).
+pub async fn metrics_upkeep() {
+    let mut tick = tokio::time::interval(METRICS_UPKEEP_INTERVAL);
+    loop {
+        tick.tick().await;
+        metrics().run_upkeep();
+    }
+}

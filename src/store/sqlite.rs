@@ -213,13 +213,103 @@ async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<ClaimJob>) {
     }
 }
 
+/// Records a batch of claims with one multi-row statement per table, so a batch costs the
+/// same handful of round trips to SQLite whatever its size.
 async fn record_batch(writer: &SqlitePool, jobs: &[ClaimJob]) -> Result<Vec<Claim>, StoreError> {
+    if let [job] = jobs {
+        // A single claim (light load, or the retry of a failed batch) needs no bulk SQL.
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+        let claim = record_one(&mut tx, &job.inbound).await?;
+        tx.commit().await?;
+        return Ok(vec![claim]);
+    }
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
     // writes can fail with SQLITE_BUSY when another process holds the lock.
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let mut claims = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        claims.push(record_one(&mut tx, &job.inbound).await?);
+
+    let mut claim_sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO processed_activities \
+             (conversation_id, activity_id, received_at_ms, expires_at_ms) ",
+    );
+    claim_sql.push_values(jobs, |mut row, job| {
+        row.push_bind(job.inbound.conversation_id.as_str())
+            .push_bind(job.inbound.activity_id.as_str())
+            .push_bind(job.inbound.received_at.as_millisecond())
+            .push_bind(job.inbound.expires_at.as_millisecond());
+    });
+    // Rows of the same statement are applied in order, so a second claim of an id in the
+    // same batch meets the first one's row and is not returned.
+    claim_sql.push(
+        " ON CONFLICT (conversation_id, activity_id) DO UPDATE SET \
+             received_at_ms = excluded.received_at_ms, \
+             expires_at_ms = excluded.expires_at_ms \
+         WHERE processed_activities.expires_at_ms <= excluded.received_at_ms \
+         RETURNING conversation_id, activity_id",
+    );
+    let returned: Vec<(String, String)> = claim_sql.build_query_as().fetch_all(&mut *tx).await?;
+    let mut claimed: std::collections::HashSet<(String, String)> = returned.into_iter().collect();
+    // The first job of each returned key is the first claim; any later job with it is a duplicate.
+    let claims: Vec<Claim> = jobs
+        .iter()
+        .map(|job| {
+            let key = (
+                job.inbound.conversation_id.to_string(),
+                job.inbound.activity_id.to_string(),
+            );
+            if claimed.remove(&key) {
+                Claim::First
+            } else {
+                Claim::Duplicate
+            }
+        })
+        .collect();
+
+    let first = || {
+        jobs.iter()
+            .zip(&claims)
+            .filter(|(_, c)| **c == Claim::First)
+            .map(|(job, _)| &job.inbound)
+    };
+    let refs: Vec<&ConversationRef> = first()
+        .filter_map(|i| i.conversation_ref.as_ref())
+        .collect();
+    if !refs.is_empty() {
+        let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO conversation_refs \
+                 (tenant_id, aad_object_id, conversation_id, service_url, bot_id, user_id, updated_at_ms) ",
+        );
+        sql.push_values(refs, |mut row, r| {
+            row.push_bind(r.tenant_id.as_str())
+                .push_bind(r.aad_object_id.as_str())
+                .push_bind(r.conversation_id.as_str())
+                .push_bind(r.service_url.as_str())
+                .push_bind(r.bot_id.as_str())
+                .push_bind(r.user_id.as_str())
+                .push_bind(r.updated_at.as_millisecond());
+        });
+        sql.push(
+            " ON CONFLICT (tenant_id, aad_object_id) DO UPDATE SET \
+                 conversation_id = excluded.conversation_id, \
+                 service_url = excluded.service_url, \
+                 bot_id = excluded.bot_id, \
+                 user_id = excluded.user_id, \
+                 updated_at_ms = excluded.updated_at_ms",
+        );
+        sql.build().execute(&mut *tx).await?;
+    }
+    let events: Vec<&NewEvent> = first().filter_map(|i| i.event.as_ref()).collect();
+    if !events.is_empty() {
+        let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO events (at_ms, tenant_id, aad_object_id, kind, data) ",
+        );
+        sql.push_values(events, |mut row, e| {
+            row.push_bind(e.at.as_millisecond())
+                .push_bind(e.tenant_id.as_str())
+                .push_bind(e.aad_object_id.as_ref().map(AadObjectId::as_str))
+                .push_bind(e.kind.as_str())
+                .push_bind(e.data.to_string());
+        });
+        sql.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(claims)

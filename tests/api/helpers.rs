@@ -117,11 +117,14 @@ pub struct Sent {
 #[derive(Clone, Default)]
 pub struct ConnectorFake {
     pub sent: Arc<Mutex<Vec<Sent>>>,
+    /// Milliseconds the fake waits before answering (a slow Bot Connector).
+    pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl ConnectorFake {
     pub async fn start(&self) -> SocketAddr {
         let sent = self.sent.clone();
+        let delay = self.delay_ms.clone();
         let record = move |path: String, headers: http::HeaderMap, body: Value| {
             sent.lock().unwrap().push(Sent {
                 path,
@@ -138,17 +141,19 @@ impl ConnectorFake {
         let router = Router::new()
             .route(
                 "/amer/v3/conversations/{conversation}/activities",
-                post(
+                post({
+                    let delay = delay.clone();
                     move |Path(c): Path<String>,
                           headers: http::HeaderMap,
                           Json(body): Json<Value>| async move {
+                        pause(&delay).await;
                         r1(
                             format!("/amer/v3/conversations/{c}/activities"),
                             headers,
                             body,
                         )
-                    },
-                ),
+                    }
+                }),
             )
             .route(
                 "/amer/v3/conversations/{conversation}/activities/{id}",
@@ -156,6 +161,7 @@ impl ConnectorFake {
                     move |Path((c, id)): Path<(String, String)>,
                           headers: http::HeaderMap,
                           Json(body): Json<Value>| async move {
+                        pause(&delay).await;
                         record(
                             format!("/amer/v3/conversations/{c}/activities/{id}"),
                             headers,
@@ -173,6 +179,13 @@ impl ConnectorFake {
 
     pub fn all(&self) -> Vec<Sent> {
         self.sent.lock().unwrap().clone()
+    }
+}
+
+async fn pause(delay: &std::sync::atomic::AtomicU64) {
+    let ms = delay.load(Ordering::SeqCst);
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
 }
 

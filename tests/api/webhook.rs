@@ -680,3 +680,72 @@ async fn health_readiness_and_metrics_answer() {
         405
     );
 }
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_request_finish() {
+    let bot = TestBot::start().await;
+    bot.connector
+        .delay_ms
+        .store(700, std::sync::atomic::Ordering::SeqCst);
+    let (url, token, msg) = (
+        bot.url.clone(),
+        bot.token(),
+        bot.message("inflight-1", "hi"),
+    );
+    let request = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("{url}/api/messages"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(msg.to_string())
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (_, connector, _, _) = bot.stop().await;
+    assert_eq!(
+        request.await.unwrap().unwrap(),
+        200,
+        "the in-flight request was cut off"
+    );
+    assert_eq!(connector.count(), 1);
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_beyond_the_grace_period() {
+    let identity = Identity::default();
+    let connector = ConnectorFake::default();
+    let identity_addr = identity.start().await;
+    let connector_addr = connector.start().await;
+    let mut config = test_config(identity_addr, "memory://");
+    config.server.shutdown_grace_secs = 1;
+    let bot = TestBot::launch(
+        identity,
+        connector,
+        format!("http://{connector_addr}/amer/"),
+        config,
+    )
+    .await;
+    bot.connector
+        .delay_ms
+        .store(8_000, std::sync::atomic::Ordering::SeqCst);
+    let (url, token, msg) = (bot.url.clone(), bot.token(), bot.message("stuck-1", "hi"));
+    tokio::spawn(async move {
+        let _ = reqwest::Client::new()
+            .post(format!("{url}/api/messages"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(msg.to_string())
+            .send()
+            .await;
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    bot.stop().await;
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(4),
+        "shutdown took {took:?} with a 1 s grace period"
+    );
+}

@@ -140,7 +140,7 @@ impl Engine {
         match &activity.kind {
             ActivityType::Message => {
                 if self
-                    .claim(activity, &chat, now, "bot.message_received")
+                    .claim(activity, &chat, now, Some("bot.message_received"))
                     .await?
                     == Claim::Duplicate
                 {
@@ -155,7 +155,7 @@ impl Engine {
             ActivityType::InstallationUpdate => match activity.action.as_deref() {
                 Some("add") | Some("add-upgrade") => self.installed(activity, &chat, now).await,
                 Some("remove") | Some("remove-upgrade") => {
-                    if self.claim_only(activity, &chat, now).await? == Claim::First {
+                    if self.claim(activity, &chat, now, None).await? == Claim::First {
                         self.store
                             .delete_conversation_ref(&chat.tenant_id, &chat.aad_object_id)
                             .await?;
@@ -200,7 +200,11 @@ impl Engine {
         chat: &PersonalChat,
         now: Timestamp,
     ) -> Result<Outcome, EngineError> {
-        if self.claim(activity, chat, now, "bot.installed").await? == Claim::Duplicate {
+        if self
+            .claim(activity, chat, now, Some("bot.installed"))
+            .await?
+            == Claim::Duplicate
+        {
             return Ok(Outcome::Ack);
         }
         // Teams sends both a conversationUpdate and an installationUpdate for one install.
@@ -218,64 +222,41 @@ impl Engine {
         Ok(Outcome::Ack)
     }
 
-    /// Claims the activity id and, if it is new, stores the reference and the event.
+    /// Claims the activity id. With `kind`, a new claim also stores the conversation reference
+    /// and an event of that kind, in the same transaction.
     async fn claim(
         &self,
         activity: &Activity,
         chat: &PersonalChat,
         now: Timestamp,
-        kind: &str,
+        kind: Option<&str>,
     ) -> Result<Claim, EngineError> {
+        let record = kind.map(|kind| {
+            (
+                chat.reference(now),
+                event(chat, now, kind, json!({ "activity_id": activity.id })),
+            )
+        });
         let Some(activity_id) = activity
             .id
             .as_deref()
             .and_then(|id| ActivityId::parse(id).ok())
         else {
             // Without an id there is nothing to dedupe on; record it as new.
-            self.store
-                .upsert_conversation_ref(&chat.reference(now))
-                .await?;
-            self.store
-                .append_event(&event(chat, now, kind, json!({})))
-                .await?;
+            if let Some((reference, event)) = record {
+                self.store.upsert_conversation_ref(&reference).await?;
+                self.store.append_event(&event).await?;
+            }
             return Ok(Claim::First);
         };
+        let (conversation_ref, event) = record.unzip();
         let inbound = Inbound {
             conversation_id: chat.conversation_id.clone(),
             activity_id,
             received_at: now,
             expires_at: now + self.dedupe_ttl,
-            conversation_ref: Some(chat.reference(now)),
-            event: Some(event(
-                chat,
-                now,
-                kind,
-                json!({ "activity_id": activity.id }),
-            )),
-        };
-        Ok(self.store.record_inbound(&inbound).await?)
-    }
-
-    async fn claim_only(
-        &self,
-        activity: &Activity,
-        chat: &PersonalChat,
-        now: Timestamp,
-    ) -> Result<Claim, EngineError> {
-        let Some(activity_id) = activity
-            .id
-            .as_deref()
-            .and_then(|id| ActivityId::parse(id).ok())
-        else {
-            return Ok(Claim::First);
-        };
-        let inbound = Inbound {
-            conversation_id: chat.conversation_id.clone(),
-            activity_id,
-            received_at: now,
-            expires_at: now + self.dedupe_ttl,
-            conversation_ref: None,
-            event: None,
+            conversation_ref,
+            event,
         };
         Ok(self.store.record_inbound(&inbound).await?)
     }

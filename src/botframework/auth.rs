@@ -51,6 +51,8 @@ pub enum Rejection {
     WrongChannel,
     KeyNotEndorsed,
     TenantNotAllowed,
+    /// `bot.app_id` is not configured, so no token can be for this bot.
+    NoAppId,
 }
 
 impl Rejection {
@@ -76,6 +78,7 @@ impl Rejection {
             Rejection::WrongChannel => "wrong_channel",
             Rejection::KeyNotEndorsed => "key_not_endorsed",
             Rejection::TenantNotAllowed => "tenant_not_allowed",
+            Rejection::NoAppId => "bot_app_id_not_set",
         }
     }
 
@@ -363,7 +366,7 @@ impl ChannelAuthenticator {
             return Err(Rejection::NotBearer);
         }
         if !self.has_app_id {
-            return Err(Rejection::WrongAudience);
+            return Err(Rejection::NoAppId);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
         if header.alg != Algorithm::RS256 {

@@ -23,6 +23,8 @@ use crate::store::{Claim, ConversationRef, Inbound, NewEvent, Store};
 /// A welcome on install is claimed under this pseudo activity id, so the
 /// `conversationUpdate` and `installationUpdate` that Teams sends for one install welcome once.
 const INSTALL_WELCOME_CLAIM: &str = "install-welcome";
+/// How long an inbound request waits for its reply to be sent (Teams waits about 15 s).
+const INLINE_SEND_BUDGET: Duration = Duration::from_secs(8);
 /// How long an install welcome blocks another one for the same chat.
 const INSTALL_WELCOME_WINDOW: Duration = Duration::from_secs(600);
 
@@ -297,37 +299,45 @@ impl Engine {
         let card = self.welcome_card(activity, chat)?;
         let mut out = Activity::adaptive_card(card);
         out.locale = activity.locale.clone();
-        let sent = match (reply, activity.id.as_deref()) {
-            (true, Some(reply_to)) => {
-                self.connector
-                    .reply_to_activity(
-                        &chat.service_url,
-                        chat.conversation_id.as_str(),
-                        reply_to,
-                        &out,
-                    )
-                    .await
-            }
-            _ => {
-                self.connector
-                    .send_to_conversation(&chat.service_url, chat.conversation_id.as_str(), &out)
-                    .await
-            }
-        };
-        match sent {
-            Ok(_) => {}
-            Err(e) => {
+        let reply_to = activity.id.clone().filter(|_| reply);
+        let (connector, store) = (self.connector.clone(), self.store.clone());
+        let (service_url, conversation_id) =
+            (chat.service_url.clone(), chat.conversation_id.clone());
+        let failed = event(chat, now, "bot.send_failed", json!({ "card": "welcome" }));
+        // The send runs as its own task: the HTTP answer waits for it (so a reply usually lands
+        // before Teams hears 200) but never longer than the budget, as retries with backoff
+        // may take longer than Teams waits for an answer.
+        let send = tokio::spawn(async move {
+            let sent = match reply_to {
+                Some(reply_to) => {
+                    connector
+                        .reply_to_activity(&service_url, conversation_id.as_str(), &reply_to, &out)
+                        .await
+                }
+                None => {
+                    connector
+                        .send_to_conversation(&service_url, conversation_id.as_str(), &out)
+                        .await
+                }
+            };
+            if let Err(e) = sent {
                 // The activity is claimed; the outbox that retries sends comes with the journey.
-                tracing::error!(error = %e, conversation = %chat.conversation_id, "could not send the welcome card");
-                self.store
-                    .append_event(&event(
-                        chat,
-                        now,
-                        "bot.send_failed",
-                        json!({ "card": "welcome", "error": e.to_string() }),
-                    ))
-                    .await?;
+                tracing::error!(error = %e, conversation = %conversation_id, "could not send the welcome card");
+                let mut failed = failed;
+                failed.data["error"] = json!(e.to_string());
+                if let Err(e) = store.append_event(&failed).await {
+                    tracing::error!(error = %e, "could not record the failed send");
+                }
             }
+        });
+        if tokio::time::timeout(INLINE_SEND_BUDGET, send)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                conversation = %chat.conversation_id,
+                "the welcome card is still being sent; answering Teams now"
+            );
         }
         Ok(())
     }

@@ -749,3 +749,24 @@ async fn shutdown_does_not_wait_beyond_the_grace_period() {
         "shutdown took {took:?} with a 1 s grace period"
     );
 }
+
+#[tokio::test]
+async fn a_slow_connector_does_not_hold_the_answer_to_teams_past_the_budget() {
+    let bot = TestBot::start().await;
+    bot.connector
+        .delay_ms
+        .store(9_500, std::sync::atomic::Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let r = bot
+        .post(Some(&bot.token()), &bot.message("slow-1", "hi"))
+        .await;
+    let took = started.elapsed();
+    assert_eq!(r.status(), 200);
+    assert!(
+        took < std::time::Duration::from_millis(9_400),
+        "answered after {took:?}"
+    );
+    // The reply still arrives once the connector answers.
+    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
+    assert_eq!(bot.connector.count(), 1);
+}

@@ -31,6 +31,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub bot: BotConfig,
     pub store: StoreConfig,
+    pub dev: DevConfig,
     pub log: LogConfig,
     pub manifest: ManifestConfig,
 }
@@ -77,6 +78,13 @@ pub struct BotConfig {
 pub struct StoreConfig {
     pub url: String,
     pub max_connections: u32,
+}
+
+/// Switches for local development and simulation only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevConfig {
+    pub allow_anonymous: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -489,6 +497,16 @@ impl Config {
                 "Teams allows at most 50 requests per second per app per tenant".into(),
             ));
         }
+        if self.dev.allow_anonymous && !self.server.bind.ip().is_loopback() {
+            return Err(invalid(
+                "dev.allow_anonymous",
+                format!(
+                    "refused: server.bind {} is not a loopback address, and unauthenticated \
+                     activities may only be accepted from this machine",
+                    self.server.bind
+                ),
+            ));
+        }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid(
                 "server.max_body_bytes",
@@ -652,6 +670,29 @@ mod tests {
             c.bot.token_url,
             "https://login.microsoftonline.com/22222222-2222-2222-2222-222222222222/oauth2/v2.0/token"
         );
+    }
+
+    #[test]
+    fn anonymous_mode_is_refused_off_loopback() {
+        let err = load_from(
+            None,
+            env(&[
+                ("PASSKEY_PILOT__DEV__ALLOW_ANONYMOUS", "true"),
+                ("PASSKEY_PILOT__SERVER__BIND", "0.0.0.0:3978"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`dev.allow_anonymous`") && err.contains("loopback"),
+            "{err}"
+        );
+        let (c, _) = load_from(
+            None,
+            env(&[("PASSKEY_PILOT__DEV__ALLOW_ANONYMOUS", "true")]),
+        )
+        .unwrap();
+        assert!(c.dev.allow_anonymous);
     }
 
     #[test]

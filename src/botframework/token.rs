@@ -129,6 +129,18 @@ impl TokenSource for Unavailable {
     async fn invalidate(&self) {}
 }
 
+/// No credentials at all: outbound calls carry no `Authorization` header. Only for
+/// `dev.allow_anonymous` with no app id (the Agents Playground's mock connector takes no token).
+pub struct Anonymous;
+
+#[async_trait]
+impl TokenSource for Anonymous {
+    async fn token(&self) -> Result<AccessToken, TokenError> {
+        Ok(AccessToken::new(String::new(), Timestamp::MAX))
+    }
+    async fn invalidate(&self) {}
+}
+
 /// One fetch of a new token from wherever it comes from.
 #[async_trait]
 trait FetchToken: Send + Sync {

@@ -770,3 +770,43 @@ async fn a_slow_connector_does_not_hold_the_answer_to_teams_past_the_budget() {
     tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
     assert_eq!(bot.connector.count(), 1);
 }
+
+#[tokio::test]
+async fn anonymous_mode_accepts_tokenless_activities_and_still_checks_tokens_that_are_sent() {
+    let identity = Identity::default();
+    let connector = ConnectorFake::default();
+    let identity_addr = identity.start().await;
+    let connector_addr = connector.start().await;
+    let mut config = test_config(identity_addr, "memory://");
+    config.dev.allow_anonymous = true;
+    config.bot.app_id = String::new();
+    config.bot.app_password = passkey_pilot::config::Secret::default();
+    let bot = TestBot::launch(
+        identity,
+        connector,
+        format!("http://{connector_addr}/amer/"),
+        config,
+    )
+    .await;
+    let r = bot.post(None, &bot.message("anon-1", "hi")).await;
+    assert_eq!(r.status(), 200);
+    let sent = bot.connector.all();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].authorization, None,
+        "no credentials: no Authorization header"
+    );
+    // A token that is sent is still checked (and none can be valid without an app id).
+    assert_eq!(
+        bot.post(Some("garbage"), &bot.message("anon-2", "hi"))
+            .await
+            .status(),
+        401
+    );
+    // The tenant is still checked.
+    let mut other = bot.message("anon-3", "hi");
+    other["channelData"]["tenant"]["id"] = json!(OTHER_TENANT);
+    other["conversation"]["tenantId"] = json!(OTHER_TENANT);
+    assert_eq!(bot.post(None, &other).await.status(), 403);
+    assert_eq!(bot.connector.count(), 1);
+}

@@ -66,7 +66,7 @@ impl Application {
     ) -> Result<Application, StartError> {
         // Install the metrics recorder before anything records.
         crate::telemetry::metrics();
-        if config.bot.app_id.is_empty() {
+        if config.bot.app_id.is_empty() && !config.dev.allow_anonymous {
             tracing::warn!("bot.app_id is not set: every activity will be refused until it is");
         }
         if config.bot.allow_http_service_url {

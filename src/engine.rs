@@ -279,7 +279,8 @@ impl Engine {
         args.set("name", first_name);
         let t = |id: &str| self.locales.text(lang, id, Some(&args));
         let data = json!({
-            "title": t("welcome-title")?,
+            // Install activities often carry no name: greet without one rather than "Hi ,".
+            "title": if chat.name.trim().is_empty() { t("welcome-title-unnamed")? } else { t("welcome-title")? },
             "body": t("welcome-body")?,
             "steps": t("welcome-steps")?,
             "privacy": t("welcome-privacy")?,

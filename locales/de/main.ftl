@@ -1,6 +1,7 @@
 # Texte der Karten und Nachrichten von passkey-pilot (Deutsch).
 
 welcome-title = Hallo { $name }, jetzt geht es zu Passkeys
+welcome-title-unnamed = Hallo, jetzt geht es zu Passkeys
 welcome-body = Ihre Organisation ersetzt Passwörter sowie Codes per App oder SMS durch Passkeys: eine Anmeldung, die sich nicht abfischen lässt und mit Gesicht, Fingerabdruck oder Geräte-PIN entsperrt wird.
 welcome-steps = Ich sehe mir die Geräte an, die Sie verwenden, sage Ihnen genau, was jedes braucht, lasse Sie eine Anmeldung mit Passkey testen und stelle erst dann Ihr Konto um. Das dauert etwa drei Minuten.
 welcome-privacy = Ich sehe nur Ihre eigenen Anmeldemethoden und die Geräte, mit denen Sie sich in den letzten 30 Tagen angemeldet haben.

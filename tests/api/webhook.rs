@@ -547,6 +547,10 @@ async fn install_sends_one_welcome_for_both_install_activities() {
     let mut install = bot.message("install-iu", "");
     install["type"] = json!("installationUpdate");
     install["action"] = json!("add");
+    // Teams' install activities name no one in `from`.
+    for a in [&mut update, &mut install] {
+        a["from"].as_object_mut().unwrap().remove("name");
+    }
     assert_eq!(bot.post(Some(&bot.token()), &update).await.status(), 200);
     assert_eq!(bot.post(Some(&bot.token()), &install).await.status(), 200);
     let sent = bot.connector.all();
@@ -555,6 +559,11 @@ async fn install_sends_one_welcome_for_both_install_activities() {
         sent[0].path,
         "/amer/v3/conversations/a:1test-conversation/activities"
     );
+    // The install activity carries no name: the greeting must not read "Hi ,".
+    let title = sent[0].body["attachments"][0]["content"]["body"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert_eq!(title, "Hi, let's move you to passkeys");
 }
 
 #[tokio::test]

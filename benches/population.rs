@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use passkey_pilot::sim::population::{Population, PersonKind};
+use passkey_pilot::sim::population::{PersonKind, Population};
 
 const SEED: u64 = 20_260_915;
 
@@ -36,7 +36,11 @@ fn main() {
     }
     times.sort();
     let p = last.expect("generated");
-    let employees = p.people.iter().filter(|x| x.kind == PersonKind::Employee).count();
+    let employees = p
+        .people
+        .iter()
+        .filter(|x| x.kind == PersonKind::Employee)
+        .count();
     println!("population: {users} people, seed {SEED}");
     println!(
         "  generation: median {:.3} s (min {:.3} s, max {:.3} s)",

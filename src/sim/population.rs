@@ -47,7 +47,12 @@ impl Population {
     /// with all times relative to `now`.
     pub fn generate(users: usize, seed: u64, now: Timestamp) -> Population {
         let g = generate::generate(users, seed, now);
-        let by_id = g.people.iter().enumerate().map(|(i, p)| (p.id, i as u32)).collect();
+        let by_id = g
+            .people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i as u32))
+            .collect();
         let by_upn = g
             .people
             .iter()

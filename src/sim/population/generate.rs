@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use jiff::{SignedDuration, Timestamp, civil::Weekday, tz::TimeZone};
+use jiff::{SignedDuration, Timestamp};
 
 use super::model::*;
 use super::rng::Rng;
@@ -32,11 +32,24 @@ const STREAM_SHARED: u64 = 2;
 const STREAM_TENANT: u64 = 3;
 
 const TENANT_NAMES: &[&str] = &[
-    "contoso", "fabrikam", "northwind", "tailspin", "woodgrove", "adatum", "litware", "proseware",
+    "contoso",
+    "fabrikam",
+    "northwind",
+    "tailspin",
+    "woodgrove",
+    "adatum",
+    "litware",
+    "proseware",
 ];
 const PARTNER_DOMAINS: &[&str] = &["partner.example", "consulting.example", "agency.example"];
 const SERVICE_NAMES: &[&str] = &[
-    "backup", "scanner", "erp-integration", "printing", "monitoring", "hr-sync", "teams-rooms",
+    "backup",
+    "scanner",
+    "erp-integration",
+    "printing",
+    "monitoring",
+    "hr-sync",
+    "teams-rooms",
     "sharepoint-migration",
 ];
 
@@ -74,20 +87,20 @@ pub(crate) fn generate(users: usize, seed: u64, now: Timestamp) -> Generated {
     let window_start = now - SignedDuration::from_secs(i64::from(WINDOW_SECS));
     let mut tenant_rng = Rng::stream(seed, STREAM_TENANT, 0);
     let domain = format!("{}.com", tenant_rng.pick(TENANT_NAMES));
-    let first_midnight = window_start
-        .to_zoned(TimeZone::UTC)
-        .start_of_day()
-        .expect("UTC midnight exists")
-        .timestamp();
+    // UTC midnights; 1970-01-01 was a Thursday, so `(days + 3) % 7` is 0 on Mondays.
+    let first_midnight = window_start.as_second().div_euclid(DAY) * DAY;
     let days = (0..=30)
         .map(|d| {
-            let midnight = first_midnight + SignedDuration::from_secs(d * DAY);
-            let weekday = midnight.to_zoned(TimeZone::UTC).weekday();
-            let working = !matches!(weekday, Weekday::Saturday | Weekday::Sunday);
-            (midnight.as_second() - window_start.as_second(), working)
+            let midnight = first_midnight + d * DAY;
+            let working = (midnight / DAY + 3).rem_euclid(7) < 5;
+            (midnight - window_start.as_second(), working)
         })
         .collect();
-    let shift_weight: u32 = DEPARTMENTS.iter().filter(|d| d.shifts).map(|d| d.weight).sum();
+    let shift_weight: u32 = DEPARTMENTS
+        .iter()
+        .filter(|d| d.shifts)
+        .map(|d| d.weight)
+        .sum();
     let total_weight: u32 = DEPARTMENTS.iter().map(|d| d.weight).sum();
     let mut b = Builder {
         seed,
@@ -98,7 +111,11 @@ pub(crate) fn generate(users: usize, seed: u64, now: Timestamp) -> Generated {
         shared_desktops: Vec::new(),
         shift_per_mille_in_shift_departments: SHARES.shift_worker_per_mille * total_weight
             / shift_weight,
-        department_weights: DEPARTMENTS.iter().enumerate().map(|(i, d)| (i, d.weight)).collect(),
+        department_weights: DEPARTMENTS
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (i, d.weight))
+            .collect(),
         people: Vec::with_capacity(users),
         devices: Vec::with_capacity(users * 5 / 2),
         sign_ins: Vec::with_capacity(users * 40),
@@ -194,7 +211,12 @@ impl Builder {
                 display_name: format!("KIOSK-{:04}", k + 1),
                 platform: Platform::Windows,
                 form: FormFactor::SharedDesktop,
-                os: OsVersion { major: 10, minor: 0, build, revision: rng.range(lo, hi) },
+                os: OsVersion {
+                    major: 10,
+                    minor: 0,
+                    build,
+                    revision: rng.range(lo, hi),
+                },
                 manufacturer,
                 model,
                 trust_type: Some(TrustType::AzureAd),
@@ -257,7 +279,12 @@ impl Builder {
                     17 => rng.range(5, 7) as u16,
                     _ => rng.range(3, 6) as u16,
                 };
-                let os = OsVersion { major, minor, build: rng.range(0, 2), revision: 0 };
+                let os = OsVersion {
+                    major,
+                    minor,
+                    build: rng.range(0, 2),
+                    revision: 0,
+                };
                 let model = *rng.pick(iphone_models(major));
                 let managed = rng.chance(500);
                 self.add_device(
@@ -284,7 +311,12 @@ impl Builder {
                     *rng.pick(ANDROID_OLD_MODELS)
                 };
                 let work_profile = rng.chance(SHARES.android_work_profile_per_mille);
-                let os = OsVersion { major, minor: 0, build: 0, revision: 0 };
+                let os = OsVersion {
+                    major,
+                    minor: 0,
+                    build: 0,
+                    revision: 0,
+                };
                 let index = self.add_device(
                     owner,
                     Platform::Android,
@@ -307,25 +339,45 @@ impl Builder {
 
     fn computer(&mut self, owner: u32, personal: bool, rng: &mut Rng) -> u32 {
         let platform = rng.weighted(SHARES.computer_platform);
-        let platform = if personal && platform == Platform::Linux { Platform::Windows } else { platform };
+        let platform = if personal && platform == Platform::Linux {
+            Platform::Windows
+        } else {
+            platform
+        };
         match platform {
             Platform::Windows => {
                 let build = rng.weighted(SHARES.windows_builds);
                 let (lo, hi) = windows_revision_range(build);
-                let os = OsVersion { major: 10, minor: 0, build, revision: rng.range(lo, hi) };
+                let os = OsVersion {
+                    major: 10,
+                    minor: 0,
+                    build,
+                    revision: rng.range(lo, hi),
+                };
                 let desktop = !personal && rng.chance(300);
-                let (form, prefix) =
-                    if desktop { (FormFactor::Desktop, "DT") } else { (FormFactor::Laptop, "LT") };
+                let (form, prefix) = if desktop {
+                    (FormFactor::Desktop, "DT")
+                } else {
+                    (FormFactor::Laptop, "LT")
+                };
                 let (trust, name) = if personal {
                     (None, format!("DESKTOP-{:07X}", rng.below(0x0fff_ffff)))
                 } else if rng.chance(SHARES.windows_entra_joined_per_mille) {
-                    (Some(TrustType::AzureAd), format!("{prefix}-{:05}", rng.below(100_000)))
+                    (
+                        Some(TrustType::AzureAd),
+                        format!("{prefix}-{:05}", rng.below(100_000)),
+                    )
                 } else {
-                    (Some(TrustType::ServerAd), format!("{prefix}-{:05}", rng.below(100_000)))
+                    (
+                        Some(TrustType::ServerAd),
+                        format!("{prefix}-{:05}", rng.below(100_000)),
+                    )
                 };
                 let model = *rng.pick(WINDOWS_MODELS);
                 let browser = rng.weighted(SHARES.windows_browsers);
-                self.add_device(owner, platform, form, os, model, trust, !personal, browser, name, rng)
+                self.add_device(
+                    owner, platform, form, os, model, trust, !personal, browser, name, rng,
+                )
             }
             Platform::MacOs => {
                 let major = rng.weighted(SHARES.macos_versions);
@@ -340,21 +392,57 @@ impl Builder {
                 let browser = rng.weighted(SHARES.mac_browsers);
                 let form = FormFactor::Laptop;
                 let name = model.to_owned();
-                self.add_device(owner, platform, form, os, ("Apple", model), trust, trust.is_some(), browser, name, rng)
+                self.add_device(
+                    owner,
+                    platform,
+                    form,
+                    os,
+                    ("Apple", model),
+                    trust,
+                    trust.is_some(),
+                    browser,
+                    name,
+                    rng,
+                )
             }
             _ => {
                 let major = if rng.chance(600) { 24 } else { 22 };
-                let os = OsVersion { major, minor: 4, build: 0, revision: 0 };
-                let browser = if rng.chance(700) { Browser::Chrome } else { Browser::Firefox };
+                let os = OsVersion {
+                    major,
+                    minor: 4,
+                    build: 0,
+                    revision: 0,
+                };
+                let browser = if rng.chance(700) {
+                    Browser::Chrome
+                } else {
+                    Browser::Firefox
+                };
                 let name = format!("ubuntu-{:04x}", rng.below(0x1_0000));
-                self.add_device(owner, platform, FormFactor::Laptop, os, ("LENOVO", "ThinkPad P16s"), None, false, browser, name, rng)
+                self.add_device(
+                    owner,
+                    platform,
+                    FormFactor::Laptop,
+                    os,
+                    ("LENOVO", "ThinkPad P16s"),
+                    None,
+                    false,
+                    browser,
+                    name,
+                    rng,
+                )
             }
         }
     }
 
     fn tablet(&mut self, owner: u32, rng: &mut Rng) -> u32 {
         let major = if rng.chance(800) { 18 } else { 17 };
-        let os = OsVersion { major, minor: rng.range(3, 6) as u16, build: 0, revision: 0 };
+        let os = OsVersion {
+            major,
+            minor: rng.range(3, 6) as u16,
+            build: 0,
+            revision: 0,
+        };
         self.add_device(
             owner,
             Platform::Ios,
@@ -448,9 +536,8 @@ impl Builder {
 
         // Methods.
         let mut methods = vec![self.method(i, 0, created, MethodKind::Password)];
-        let mfa_created = |b: &Self, rng: &mut Rng| {
-            b.days_ago(rng.range(31, 900), rng).max(created)
-        };
+        let mfa_created =
+            |b: &Self, rng: &mut Rng| b.days_ago(rng.range(31, 900), rng).max(created);
         let mut authenticator = false;
         if let Some(phone) = phone {
             if rng.chance(SHARES.authenticator_per_mille) {
@@ -458,12 +545,13 @@ impl Builder {
                 let at = mfa_created(self, rng);
                 let kind = MethodKind::MicrosoftAuthenticator {
                     device: phone,
-                    phone_app_version: rng.pick(AUTHENTICATOR_VERSIONS),
+                    phone_app_version: *rng.pick(AUTHENTICATOR_VERSIONS),
                 };
                 methods.push(self.method(i, methods.len(), at, kind));
             }
         }
-        if !traits.security_key_only && (!authenticator || rng.chance(SHARES.sms_backup_per_mille)) {
+        if !traits.security_key_only && (!authenticator || rng.chance(SHARES.sms_backup_per_mille))
+        {
             let at = mfa_created(self, rng);
             let kind = MethodKind::Phone {
                 phone_number: Self::phone_number(locale.usage_location, rng),
@@ -473,7 +561,10 @@ impl Builder {
         }
         for &d in &devices {
             let device = &self.devices[d as usize];
-            let joined = matches!(device.trust_type, Some(TrustType::AzureAd | TrustType::ServerAd));
+            let joined = matches!(
+                device.trust_type,
+                Some(TrustType::AzureAd | TrustType::ServerAd)
+            );
             if device.platform == Platform::Windows
                 && device.owner == Some(i)
                 && joined
@@ -482,7 +573,10 @@ impl Builder {
                 let pin_forgotten = rng.chance(SHARES.whfb_pin_forgotten_per_mille);
                 traits.forgotten_whfb_pin |= pin_forgotten;
                 let at = mfa_created(self, rng);
-                let kind = MethodKind::WindowsHelloForBusiness { device: d, pin_forgotten };
+                let kind = MethodKind::WindowsHelloForBusiness {
+                    device: d,
+                    pin_forgotten,
+                };
                 methods.push(self.method(i, methods.len(), at, kind));
             }
         }
@@ -495,72 +589,108 @@ impl Builder {
             };
             let synced_model = match device.platform {
                 Platform::Ios if device.os.major >= 16 => Some(PasskeyModel::ICloudKeychain),
-                Platform::Android if device.manufacturer == "samsung" => Some(PasskeyModel::SamsungPass),
+                Platform::Android if device.manufacturer == "samsung" => {
+                    Some(PasskeyModel::SamsungPass)
+                }
                 Platform::Android => Some(PasskeyModel::GooglePasswordManager),
                 _ => None,
             };
-            let chosen = if authenticator_capable
-                && rng.chance(SHARES.authenticator_passkey_per_mille)
-            {
-                Some(if device.platform == Platform::Ios {
-                    PasskeyModel::AuthenticatorIos
+            let chosen =
+                if authenticator_capable && rng.chance(SHARES.authenticator_passkey_per_mille) {
+                    Some(if device.platform == Platform::Ios {
+                        PasskeyModel::AuthenticatorIos
+                    } else {
+                        PasskeyModel::AuthenticatorAndroid
+                    })
+                } else if rng.chance(SHARES.synced_passkey_per_mille) {
+                    synced_model
                 } else {
-                    PasskeyModel::AuthenticatorAndroid
-                })
-            } else if rng.chance(SHARES.synced_passkey_per_mille) {
-                synced_model
-            } else {
-                None
-            };
+                    None
+                };
             if let Some(passkey) = chosen {
                 let fate = rng.weighted(SHARES.passkey_states);
                 let (state, created_at, last_used) = match fate {
                     PasskeyFate::DeletedFromPhone if !passkey.is_synced() => {
                         traits.passkey_deleted_from_phone = true;
                         let created_at = self.days_ago(rng.range(60, 200), rng).max(created);
-                        let used = created_at + SignedDuration::from_secs(i64::from(rng.range(1, 20)) * DAY);
-                        (PasskeyState::DeletedFromDevice, created_at, Some(used.min(self.window_start)))
+                        let used = created_at
+                            + SignedDuration::from_secs(i64::from(rng.range(1, 20)) * DAY);
+                        (
+                            PasskeyState::DeletedFromDevice,
+                            created_at,
+                            Some(used.min(self.window_start)),
+                        )
                     }
                     PasskeyFate::NeverUsed => {
                         traits.passkey_never_used = true;
-                        (PasskeyState::NeverUsed, self.days_ago(rng.range(2, 120), rng).max(created), None)
+                        (
+                            PasskeyState::NeverUsed,
+                            self.days_ago(rng.range(2, 120), rng).max(created),
+                            None,
+                        )
                     }
-                    _ => (PasskeyState::InUse, self.days_ago(rng.range(2, 120), rng).max(created), None),
+                    _ => (
+                        PasskeyState::InUse,
+                        self.days_ago(rng.range(2, 120), rng).max(created),
+                        None,
+                    ),
                 };
                 if created_at >= self.window_start {
                     new_passkeys.push((created_at, passkey));
                 }
-                let kind = MethodKind::Fido2 { passkey, device: Some(phone), last_used, state };
+                let kind = MethodKind::Fido2 {
+                    passkey,
+                    device: Some(phone),
+                    last_used,
+                    state,
+                };
                 methods.push(self.method(i, methods.len(), created_at, kind));
             }
         }
         let linux = devices
             .iter()
             .any(|&d| self.devices[d as usize].platform == Platform::Linux);
-        let key_chance = if job == ADMIN_JOB || linux { 300 } else { SHARES.security_key_per_mille };
+        let key_chance = if job == ADMIN_JOB || linux {
+            300
+        } else {
+            SHARES.security_key_per_mille
+        };
         if traits.security_key_only || rng.chance(key_chance) {
-            let keys = if traits.security_key_only && rng.chance(300) { 2 } else { 1 };
+            let keys = if traits.security_key_only && rng.chance(300) {
+                2
+            } else {
+                1
+            };
             for _ in 0..keys {
                 let model = rng.weighted(SHARES.security_keys);
                 let at = self.days_ago(rng.range(2, 700), rng).max(created);
                 if at >= self.window_start {
                     new_passkeys.push((at, model));
                 }
-                let kind = MethodKind::Fido2 { passkey: model, device: None, last_used: None, state: PasskeyState::InUse };
+                let kind = MethodKind::Fido2 {
+                    passkey: model,
+                    device: None,
+                    last_used: None,
+                    state: PasskeyState::InUse,
+                };
                 methods.push(self.method(i, methods.len(), at, kind));
             }
         }
 
         // Registration events.
         let phone_needs_15 = phone.is_some_and(|p| self.devices[p as usize].needs_android_15);
-        let has_passkey = methods.iter().any(|m| matches!(m.kind, MethodKind::Fido2 { .. }));
+        let has_passkey = methods
+            .iter()
+            .any(|m| matches!(m.kind, MethodKind::Fido2 { .. }));
         traits.stuck_registration = !has_passkey
             && !traits.security_key_only
             && (rng.chance(SHARES.stuck_per_mille)
                 || (phone_needs_15 && rng.chance(SHARES.needs_15_tried_per_mille)));
         if traits.stuck_registration {
             let at = self.ts(i64::from(rng.below(WINDOW_SECS - 3600)));
-            let model = if phone_needs_15 || phone.is_some_and(|p| self.devices[p as usize].platform == Platform::Android) {
+            let model = if phone_needs_15
+                || phone.is_some_and(|p| self.devices[p as usize].platform == Platform::Android)
+            {
                 PasskeyModel::AuthenticatorAndroid
             } else {
                 PasskeyModel::AuthenticatorIos
@@ -579,7 +709,13 @@ impl Builder {
         for (at, model) in new_passkeys {
             if rng.chance(200) {
                 let earlier = self.window_start.max(at - SignedDuration::from_secs(1800));
-                self.registration_events(i, earlier, model, Some("The operation either timed out or was not allowed."), rng);
+                self.registration_events(
+                    i,
+                    earlier,
+                    model,
+                    Some("The operation either timed out or was not allowed."),
+                    rng,
+                );
             }
             self.registration_events(i, at, model, None, rng);
         }
@@ -587,7 +723,14 @@ impl Builder {
         // Sign-ins.
         let start = self.sign_ins.len() as u32;
         if !traits.no_sign_ins {
-            self.sign_ins_for(&devices, &mut methods, utc_offset_minutes, traits.security_key_only, authenticator, rng);
+            self.sign_ins_for(
+                &devices,
+                &mut methods,
+                utc_offset_minutes,
+                traits.security_key_only,
+                authenticator,
+                rng,
+            );
         }
         let len = self.sign_ins.len() as u32 - start;
 
@@ -626,7 +769,11 @@ impl Builder {
         let push = |b: &mut Self, at: Timestamp, activity, succeeded, reason, passkey| {
             let n = b.audits.len() as u64;
             b.audits.push(AuditEvent {
-                id: Guid::derive(b.seed, ID_AUDIT, (u64::from(person) << 16) ^ n ^ ((at.as_second() as u64) << 32)),
+                id: Guid::derive(
+                    b.seed,
+                    ID_AUDIT,
+                    (u64::from(person) << 16) ^ n ^ ((at.as_second() as u64) << 32),
+                ),
                 at,
                 person,
                 activity,
@@ -637,17 +784,45 @@ impl Builder {
         };
         let started = at - SignedDuration::from_secs(i64::from(rng.range(20, 240)));
         let started = started.max(self.window_start);
-        push(self, started, AuditActivity::StartedRegistration, true, None, None);
+        push(
+            self,
+            started,
+            AuditActivity::StartedRegistration,
+            true,
+            None,
+            None,
+        );
         match failure {
             Some(reason) => {
-                push(self, at, AuditActivity::RegisteredSecurityInfo, false, Some(reason), Some(passkey));
+                push(
+                    self,
+                    at,
+                    AuditActivity::RegisteredSecurityInfo,
+                    false,
+                    Some(reason),
+                    Some(passkey),
+                );
                 if rng.chance(400) {
                     let later = (at + SignedDuration::from_secs(30)).min(self.now);
-                    push(self, later, AuditActivity::CancelledRegistration, true, None, None);
+                    push(
+                        self,
+                        later,
+                        AuditActivity::CancelledRegistration,
+                        true,
+                        None,
+                        None,
+                    );
                 }
             }
             None => {
-                push(self, at, AuditActivity::RegisteredSecurityInfo, true, None, Some(passkey));
+                push(
+                    self,
+                    at,
+                    AuditActivity::RegisteredSecurityInfo,
+                    true,
+                    None,
+                    Some(passkey),
+                );
                 let add = if passkey.is_synced() {
                     AuditActivity::AddPasskeySynced
                 } else {
@@ -670,12 +845,23 @@ impl Builder {
     ) {
         let start = self.sign_ins.len();
         let slot = |kind: fn(&Device) -> bool, b: &Self| {
-            devices.iter().position(|&d| kind(&b.devices[d as usize])).map(|p| p as u8)
+            devices
+                .iter()
+                .position(|&d| kind(&b.devices[d as usize]))
+                .map(|p| p as u8)
         };
         let phone = slot(|d| d.form == FormFactor::Phone, self);
         let tablet = slot(|d| d.form == FormFactor::Tablet, self);
-        let computer = slot(|d| matches!(d.form, FormFactor::Laptop | FormFactor::Desktop) && d.is_registered(), self)
-            .or_else(|| slot(|d| matches!(d.form, FormFactor::Laptop | FormFactor::Desktop), self));
+        let computer = slot(
+            |d| matches!(d.form, FormFactor::Laptop | FormFactor::Desktop) && d.is_registered(),
+            self,
+        )
+        .or_else(|| {
+            slot(
+                |d| matches!(d.form, FormFactor::Laptop | FormFactor::Desktop),
+                self,
+            )
+        });
         let personal = devices
             .iter()
             .enumerate()
@@ -694,8 +880,18 @@ impl Builder {
         for m in methods.iter() {
             if matches!(m.kind, MethodKind::Fido2 { .. }) && m.created >= self.window_start {
                 if let Some(slot) = computer.or(phone).or(shared.first().copied()) {
-                    let at = (m.created.as_second() - self.window_start.as_second() - 60).max(0) as u32;
-                    self.push_sign_in(devices, methods, slot, App::MySignIns, at, security_key_only, authenticator, rng);
+                    let at =
+                        (m.created.as_second() - self.window_start.as_second() - 60).max(0) as u32;
+                    self.push_sign_in(
+                        devices,
+                        methods,
+                        slot,
+                        App::MySignIns,
+                        at,
+                        security_key_only,
+                        authenticator,
+                        rng,
+                    );
                 }
             }
         }
@@ -719,11 +915,25 @@ impl Builder {
                 if !shared.is_empty() {
                     let s = *rng.pick(&shared);
                     sessions.push((s, App::WindowsSignIn));
-                    sessions.push((s, if rng.chance(500) { App::TeamsWeb } else { App::OfficeHome }));
+                    sessions.push((
+                        s,
+                        if rng.chance(500) {
+                            App::TeamsWeb
+                        } else {
+                            App::OfficeHome
+                        },
+                    ));
                 }
                 if let Some(p) = phone {
                     if rng.chance(700) {
-                        sessions.push((p, if rng.chance(600) { App::TeamsMobile } else { App::OutlookMobile }));
+                        sessions.push((
+                            p,
+                            if rng.chance(600) {
+                                App::TeamsMobile
+                            } else {
+                                App::OutlookMobile
+                            },
+                        ));
                     }
                     if rng.chance(200) {
                         sessions.push((p, App::OutlookMobile));
@@ -753,7 +963,16 @@ impl Builder {
                 let local = i64::from(rng.range(7 * 3600, 18 * 3600));
                 let at = midnight + local - offset;
                 if (0..i64::from(WINDOW_SECS)).contains(&at) {
-                    self.push_sign_in(devices, methods, slot, app, at as u32, security_key_only, authenticator, rng);
+                    self.push_sign_in(
+                        devices,
+                        methods,
+                        slot,
+                        app,
+                        at as u32,
+                        security_key_only,
+                        authenticator,
+                        rng,
+                    );
                 }
             }
         }
@@ -773,7 +992,12 @@ impl Builder {
         if platform == Platform::Linux || rng.chance(SHARES.computer_browser_per_mille) {
             *rng.pick(&[App::OfficeHome, App::OutlookWeb, App::TeamsWeb])
         } else {
-            *rng.pick(&[App::TeamsDesktop, App::OfficeDesktop, App::OfficeDesktop, App::OneDriveSync])
+            *rng.pick(&[
+                App::TeamsDesktop,
+                App::OfficeDesktop,
+                App::OfficeDesktop,
+                App::OneDriveSync,
+            ])
         }
     }
 
@@ -813,7 +1037,13 @@ impl Builder {
         }
         if auth.is_none() && app != App::WindowsSignIn {
             for (k, m) in methods.iter().enumerate() {
-                let MethodKind::Fido2 { passkey, device: holder, state: PasskeyState::InUse, .. } = m.kind else {
+                let MethodKind::Fido2 {
+                    passkey,
+                    device: holder,
+                    state: PasskeyState::InUse,
+                    ..
+                } = m.kind
+                else {
                     continue;
                 };
                 if !usable(m) {
@@ -825,7 +1055,9 @@ impl Builder {
                     rng.chance(700)
                 } else if passkey.is_synced() {
                     let same_ecosystem = match passkey {
-                        PasskeyModel::ICloudKeychain => matches!(device.platform, Platform::MacOs | Platform::Ios),
+                        PasskeyModel::ICloudKeychain => {
+                            matches!(device.platform, Platform::MacOs | Platform::Ios)
+                        }
                         _ => device.browser == Browser::Chrome,
                     };
                     same_ecosystem && !app.is_native() && rng.chance(600)
@@ -835,7 +1067,8 @@ impl Builder {
                     let cross_device = match device.platform {
                         Platform::Windows if device.os.build >= 22631 => true,
                         Platform::Windows => {
-                            !app.is_native() && matches!(device.browser, Browser::Edge | Browser::Chrome)
+                            !app.is_native()
+                                && matches!(device.browser, Browser::Edge | Browser::Chrome)
                         }
                         Platform::MacOs | Platform::Linux => !app.is_native(),
                         _ => false,
@@ -843,13 +1076,19 @@ impl Builder {
                     cross_device && rng.chance(500)
                 };
                 if possible {
-                    auth = Some(if passkey.is_security_key() { SignInAuth::SecurityKey } else { SignInAuth::Passkey });
+                    auth = Some(if passkey.is_security_key() {
+                        SignInAuth::SecurityKey
+                    } else {
+                        SignInAuth::Passkey
+                    });
                     method = k as u8;
                     break;
                 }
             }
         }
-        let has_sms = methods.iter().any(|m| matches!(m.kind, MethodKind::Phone { .. }));
+        let has_sms = methods
+            .iter()
+            .any(|m| matches!(m.kind, MethodKind::Phone { .. }));
         let auth = auth.unwrap_or_else(|| {
             if rng.chance(SHARES.previously_satisfied_per_mille) || (!authenticator && !has_sms) {
                 SignInAuth::PasswordPreviouslySatisfied
@@ -859,17 +1098,26 @@ impl Builder {
                 SignInAuth::PasswordSms
             }
         });
-        let outcome = if auth.is_phishing_resistant() || !rng.chance(SHARES.sign_in_failure_per_mille) {
-            SignInOutcome::Success
-        } else if auth == SignInAuth::PasswordPush && rng.chance(400) {
-            SignInOutcome::MfaDenied
-        } else {
-            SignInOutcome::InvalidPassword
-        };
+        let outcome =
+            if auth.is_phishing_resistant() || !rng.chance(SHARES.sign_in_failure_per_mille) {
+                SignInOutcome::Success
+            } else if auth == SignInAuth::PasswordPush && rng.chance(400) {
+                SignInOutcome::MfaDenied
+            } else {
+                SignInOutcome::InvalidPassword
+            };
         let interactive = !(app.is_native()
             && app != App::WindowsSignIn
             && rng.chance(SHARES.non_interactive_per_mille));
-        self.sign_ins.push(SignIn { at, device: slot, app, auth, method, outcome, interactive });
+        self.sign_ins.push(SignIn {
+            at,
+            device: slot,
+            app,
+            auth,
+            method,
+            outcome,
+            interactive,
+        });
     }
 
     fn guest(&mut self, i: u32, rng: &mut Rng) -> Person {
@@ -890,9 +1138,14 @@ impl Builder {
         let start = self.sign_ins.len() as u32;
         for _ in 0..rng.range(0, 8) {
             let day = rng.below(30);
-            let at = i64::from(day) * DAY + i64::from(rng.range(7 * 3600, 18 * 3600)) - i64::from(offset) * 60;
+            let at = i64::from(day) * DAY + i64::from(rng.range(7 * 3600, 18 * 3600))
+                - i64::from(offset) * 60;
             let at = at.clamp(0, i64::from(WINDOW_SECS) - 1) as u32;
-            let app = if rng.chance(500) { App::TeamsWeb } else { App::OfficeHome };
+            let app = if rng.chance(500) {
+                App::TeamsWeb
+            } else {
+                App::OfficeHome
+            };
             self.sign_ins.push(SignIn {
                 at,
                 device: 0,
@@ -1020,10 +1273,30 @@ impl Builder {
             members,
         };
         vec![
-            group(0, "Passkey rollout – all employees", GroupRole::Target, employees),
-            group(1, "Passkey rollout – excluded: guests", GroupRole::ExcludedGuests, members(&|p| p.kind == PersonKind::Guest)),
-            group(2, "Passkey rollout – excluded: service accounts", GroupRole::ExcludedServiceAccounts, members(&|p| p.kind == PersonKind::ServiceAccount)),
-            group(3, "Emergency access accounts", GroupRole::ExcludedBreakGlass, members(&|p| p.kind == PersonKind::BreakGlass)),
+            group(
+                0,
+                "Passkey rollout – all employees",
+                GroupRole::Target,
+                employees,
+            ),
+            group(
+                1,
+                "Passkey rollout – excluded: guests",
+                GroupRole::ExcludedGuests,
+                members(&|p| p.kind == PersonKind::Guest),
+            ),
+            group(
+                2,
+                "Passkey rollout – excluded: service accounts",
+                GroupRole::ExcludedServiceAccounts,
+                members(&|p| p.kind == PersonKind::ServiceAccount),
+            ),
+            group(
+                3,
+                "Emergency access accounts",
+                GroupRole::ExcludedBreakGlass,
+                members(&|p| p.kind == PersonKind::BreakGlass),
+            ),
             group(4, "IT Service Desk", GroupRole::Helpdesk, helpdesk),
             group(5, "Identity Administrators", GroupRole::Admins, admins),
         ]

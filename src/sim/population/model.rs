@@ -25,7 +25,9 @@ impl Guid {
 
     /// Parses the hyphenated form (any case).
     pub fn parse(raw: &str) -> Option<Guid> {
-        uuid::Uuid::try_parse(raw.trim()).ok().map(|u| Guid(u.as_u128()))
+        uuid::Uuid::try_parse(raw.trim())
+            .ok()
+            .map(|u| Guid(u.as_u128()))
     }
 }
 
@@ -288,11 +290,20 @@ pub struct Method {
 pub enum MethodKind {
     Password,
     #[serde(rename_all = "camelCase")]
-    Phone { phone_number: String, sms_sign_in: bool },
+    Phone {
+        phone_number: String,
+        sms_sign_in: bool,
+    },
     #[serde(rename_all = "camelCase")]
-    MicrosoftAuthenticator { device: u32, phone_app_version: &'static str },
+    MicrosoftAuthenticator {
+        device: u32,
+        phone_app_version: &'static str,
+    },
     #[serde(rename_all = "camelCase")]
-    WindowsHelloForBusiness { device: u32, pin_forgotten: bool },
+    WindowsHelloForBusiness {
+        device: u32,
+        pin_forgotten: bool,
+    },
     #[serde(rename_all = "camelCase")]
     Fido2 {
         passkey: PasskeyModel,
@@ -376,7 +387,11 @@ impl PasskeyModel {
 
     /// Graph's `passkeyType`.
     pub fn passkey_type(self) -> &'static str {
-        if self.is_synced() { "synced" } else { "deviceBound" }
+        if self.is_synced() {
+            "synced"
+        } else {
+            "deviceBound"
+        }
     }
 }
 
@@ -449,7 +464,11 @@ impl App {
 
     /// `clientAppUsed`.
     pub fn client_app_used(self) -> &'static str {
-        if self.is_native() { "Mobile Apps and Desktop clients" } else { "Browser" }
+        if self.is_native() {
+            "Mobile Apps and Desktop clients"
+        } else {
+            "Browser"
+        }
     }
 }
 
@@ -514,7 +533,9 @@ impl SignInOutcome {
             SignInOutcome::InvalidPassword => {
                 "Error validating credentials due to invalid username or password."
             }
-            SignInOutcome::MfaDenied => "Authentication failed during strong authentication request.",
+            SignInOutcome::MfaDenied => {
+                "Authentication failed during strong authentication request."
+            }
         }
     }
 }

@@ -539,16 +539,17 @@ impl Builder {
         let mfa_created =
             |b: &Self, rng: &mut Rng| b.days_ago(rng.range(31, 900), rng).max(created);
         let mut authenticator = false;
-        if let Some(phone) = phone {
-            if rng.chance(SHARES.authenticator_per_mille) {
-                authenticator = true;
-                let at = mfa_created(self, rng);
-                let kind = MethodKind::MicrosoftAuthenticator {
-                    device: phone,
-                    phone_app_version: *rng.pick(AUTHENTICATOR_VERSIONS),
-                };
-                methods.push(self.method(i, methods.len(), at, kind));
-            }
+        if let Some(phone) = phone
+            && rng.chance(SHARES.authenticator_per_mille)
+        {
+            authenticator = true;
+            let at = mfa_created(self, rng);
+            let kind = MethodKind::MicrosoftAuthenticator {
+                device: phone,
+                phone_app_version: AUTHENTICATOR_VERSIONS
+                    [rng.below(AUTHENTICATOR_VERSIONS.len() as u32) as usize],
+            };
+            methods.push(self.method(i, methods.len(), at, kind));
         }
         if !traits.security_key_only && (!authenticator || rng.chance(SHARES.sms_backup_per_mille))
         {
@@ -878,21 +879,21 @@ impl Builder {
         // Registration days: a My Sign-Ins visit from the computer (or phone) when a passkey
         // was added inside the window.
         for m in methods.iter() {
-            if matches!(m.kind, MethodKind::Fido2 { .. }) && m.created >= self.window_start {
-                if let Some(slot) = computer.or(phone).or(shared.first().copied()) {
-                    let at =
-                        (m.created.as_second() - self.window_start.as_second() - 60).max(0) as u32;
-                    self.push_sign_in(
-                        devices,
-                        methods,
-                        slot,
-                        App::MySignIns,
-                        at,
-                        security_key_only,
-                        authenticator,
-                        rng,
-                    );
-                }
+            if matches!(m.kind, MethodKind::Fido2 { .. })
+                && m.created >= self.window_start
+                && let Some(slot) = computer.or(phone).or(shared.first().copied())
+            {
+                let at = (m.created.as_second() - self.window_start.as_second() - 60).max(0) as u32;
+                self.push_sign_in(
+                    devices,
+                    methods,
+                    slot,
+                    App::MySignIns,
+                    at,
+                    security_key_only,
+                    authenticator,
+                    rng,
+                );
             }
         }
         let offset = i64::from(utc_offset_minutes) * 60;
@@ -942,22 +943,21 @@ impl Builder {
                         sessions.push((p, App::Authenticator));
                     }
                 }
-                if let Some(t) = tablet {
-                    if rng.chance(150) {
-                        sessions.push((t, App::TeamsMobile));
-                    }
+                if let Some(t) = tablet
+                    && rng.chance(150)
+                {
+                    sessions.push((t, App::TeamsMobile));
                 }
-            } else if !working {
-                if let Some(p) = phone {
-                    if rng.chance(150) {
-                        sessions.push((p, App::OutlookMobile));
-                    }
-                }
+            } else if !working
+                && let Some(p) = phone
+                && rng.chance(150)
+            {
+                sessions.push((p, App::OutlookMobile));
             }
-            if let Some(pc) = personal {
-                if rng.chance(80) {
-                    sessions.push((pc, App::OfficeHome));
-                }
+            if let Some(pc) = personal
+                && rng.chance(80)
+            {
+                sessions.push((pc, App::OfficeHome));
             }
             for (slot, app) in sessions {
                 let local = i64::from(rng.range(7 * 3600, 18 * 3600));
@@ -1019,13 +1019,12 @@ impl Builder {
         let usable = |m: &Method| m.created <= when;
         let mut auth = None;
         let mut method = SignIn::NO_METHOD;
-        if security_key_only {
-            if let Some(k) = methods.iter().position(|m| {
-                usable(m) && matches!(m.kind, MethodKind::Fido2 { passkey, .. } if passkey.is_security_key())
-            }) {
-                auth = Some(SignInAuth::SecurityKey);
-                method = k as u8;
-            }
+        if security_key_only && let Some(k) = methods.iter().position(|m| {
+            usable(m)
+                && matches!(m.kind, MethodKind::Fido2 { passkey, .. } if passkey.is_security_key())
+        }) {
+            auth = Some(SignInAuth::SecurityKey);
+            method = k as u8;
         }
         if auth.is_none() && device.platform == Platform::Windows {
             let whfb = methods.iter().any(|m| {

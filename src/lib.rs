@@ -13,5 +13,6 @@ pub mod http;
 pub mod i18n;
 pub mod ids;
 pub mod manifest;
+pub mod sim;
 pub mod store;
 pub mod telemetry;

@@ -333,3 +333,141 @@ async fn an_injected_connector_outage_is_retried_by_the_bot() {
         1
     );
 }
+
+#[tokio::test]
+async fn the_control_api_serves_a_transcript_with_both_sides() {
+    let bot = start().await;
+    let user = person();
+    let message = bot.channel.message(&user, "hello");
+    assert_eq!(bot.channel.deliver(&message).await.unwrap().status, 200);
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/_sim/conversations/{}",
+            bot.sim.base_url(),
+            conversation(&user)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    let senders: Vec<&str> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["sender"].as_str().unwrap())
+        .collect();
+    assert_eq!(senders, ["user", "bot"]);
+    assert_eq!(body["entries"][1]["replyToId"], message["id"]);
+}
+
+#[tokio::test]
+async fn the_connector_updates_a_sent_card_in_place_and_refuses_unknown_ids() {
+    let sim = Simulator::start(SimulatorOptions::default()).await.unwrap();
+    sim.register_app(APP_ID, SECRET);
+    let token = bot_token(&sim).await;
+    let client = reqwest::Client::new();
+    let user = uuid::Uuid::new_v4();
+    let created: Value = client
+        .post(format!("{}v3/conversations", sim.service_url()))
+        .bearer_auth(&token)
+        .json(&json!({
+            "isGroup": false,
+            "members": [{"id": passkey_pilot::sim::channel::user_id(&user)}],
+            "tenantId": sim.tenant_id(),
+            "activity": {"type": "message", "text": "first"},
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let activity_id = created["activityId"].as_str().unwrap();
+    let put = |activity: &str| {
+        client
+            .put(format!(
+                "{}v3/conversations/{id}/activities/{activity}",
+                sim.service_url()
+            ))
+            .bearer_auth(&token)
+            .json(&json!({"type": "message", "text": "second"}))
+            .send()
+    };
+    assert_eq!(put(activity_id).await.unwrap().status(), 200);
+    let sent = sim.connector().bot_messages(id);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].activity["text"], "second");
+    assert_eq!(sent[0].updates, 1);
+    let r = put("1").await.unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "ActivityNotFoundInConversation");
+    let r = client
+        .post(format!(
+            "{}v3/conversations/a:unknown/activities",
+            sim.service_url()
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"type": "message"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn entra_metadata_points_at_a_jwks_that_verifies_issued_tokens() {
+    let sim = Simulator::start(SimulatorOptions::default()).await.unwrap();
+    sim.register_app(APP_ID, SECRET);
+    let client = reqwest::Client::new();
+    let metadata: Value = client
+        .get(format!(
+            "{}/{}/v2.0/.well-known/openid-configuration",
+            sim.base_url(),
+            sim.tenant_id()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["token_endpoint"], sim.token_url());
+    assert_eq!(
+        metadata["issuer"],
+        format!("https://login.microsoftonline.com/{}/v2.0", sim.tenant_id())
+    );
+    let jwks: Value = client
+        .get(metadata["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = bot_token(&sim).await;
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"].as_str() == header.kid.as_deref())
+        .expect("the signing key is published");
+    let key = jsonwebtoken::DecodingKey::from_rsa_components(
+        jwk["n"].as_str().unwrap(),
+        jwk["e"].as_str().unwrap(),
+    )
+    .unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&["https://api.botframework.com"]);
+    let claims = jsonwebtoken::decode::<Value>(&token, &key, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["appid"], APP_ID);
+    assert_eq!(
+        claims["iss"],
+        format!("https://sts.windows.net/{}/", sim.tenant_id())
+    );
+}

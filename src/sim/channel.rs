@@ -231,11 +231,17 @@ impl Channel {
         signing: &Signing,
     ) -> Result<Delivery, reqwest::Error> {
         self.observe(activity);
+        let conversation = activity
+            .pointer("/conversation/id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let response = self
             .http
             .post(&self.bot_endpoint)
             .bearer_auth(self.token(signing))
             .header("content-type", "application/json")
+            .header("x-ms-conversation-id", conversation)
+            .header("x-ms-tenant-id", &self.tenant_id)
             .body(activity.to_string())
             .send()
             .await?;

@@ -335,7 +335,7 @@ async fn an_injected_connector_outage_is_retried_by_the_bot() {
 }
 
 #[tokio::test]
-async fn the_control_api_serves_a_transcript_with_both_sides() {
+async fn the_control_api_serves_a_transcript_with_both_sides_and_resets_it() {
     let bot = start().await;
     let user = person();
     let message = bot.channel.message(&user, "hello");
@@ -359,6 +359,19 @@ async fn the_control_api_serves_a_transcript_with_both_sides() {
         .collect();
     assert_eq!(senders, ["user", "bot"]);
     assert_eq!(body["entries"][1]["replyToId"], message["id"]);
+
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sim/reset", bot.sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(
+        bot.sim
+            .connector()
+            .transcript(&conversation(&user))
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -470,4 +483,33 @@ async fn entra_metadata_points_at_a_jwks_that_verifies_issued_tokens() {
         claims["iss"],
         format!("https://sts.windows.net/{}/", sim.tenant_id())
     );
+}
+
+#[tokio::test]
+async fn injected_identity_faults_answer_in_entras_shape_after_the_added_latency() {
+    let sim = Simulator::start(SimulatorOptions::default()).await.unwrap();
+    sim.register_app(APP_ID, SECRET);
+    let client = reqwest::Client::new();
+    let r = client
+        .put(format!("{}/_sim/faults/identity", sim.base_url()))
+        .json(&json!({"statuses": [503], "retry_after_secs": 2, "latency_ms": 150}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let started = std::time::Instant::now();
+    let r = client.get(sim.openid_metadata_url()).send().await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "2");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    // One injected error only; then the real answer, still slowed down.
+    assert!(!bot_token(&sim).await.is_empty());
+    let r = client
+        .delete(format!("{}/_sim/faults/identity", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
 }

@@ -6,5 +6,6 @@ mod databases;
 mod helpers;
 mod manifest;
 mod robustness;
+mod sim;
 mod store;
 mod webhook;

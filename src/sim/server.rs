@@ -1,0 +1,278 @@
+//! The simulator as one server: identity, connector and the `/_sim/` control API on one
+//! listener, and the configuration that points the bot at it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::channel::Channel;
+use super::connector::{self, Connector, REGION_PATH};
+use super::fault::{self, FaultPlan, Faults, Surface};
+use super::identity::{self, ClientApp, Identity};
+
+/// The simulated organisation's Entra tenant id unless another is chosen.
+pub const DEFAULT_TENANT_ID: &str = "5f1c0b7e-3c1a-4f8e-9d7a-2b6c8e4f0a11";
+
+/// How to start a simulator.
+#[derive(Debug, Clone)]
+pub struct SimulatorOptions {
+    pub bind: SocketAddr,
+    pub tenant_id: String,
+    /// How long a rotated-out signing key stays published.
+    pub key_grace: Duration,
+}
+
+impl Default for SimulatorOptions {
+    fn default() -> Self {
+        SimulatorOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tenant_id: DEFAULT_TENANT_ID.to_owned(),
+            key_grace: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Everything the HTTP handlers share.
+#[derive(Clone)]
+struct Shared {
+    identity: Arc<Identity>,
+    connector: Arc<Connector>,
+    faults: Arc<Faults>,
+}
+
+/// A running simulator; stops when dropped.
+pub struct Simulator {
+    base_url: String,
+    shared: Shared,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Simulator {
+    /// Binds `options.bind` (port 0 picks a free port) and serves until stopped.
+    pub async fn start(options: SimulatorOptions) -> std::io::Result<Simulator> {
+        let listener = tokio::net::TcpListener::bind(options.bind).await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let identity = Arc::new(Identity::new(
+            &base_url,
+            &options.tenant_id,
+            options.key_grace,
+        ));
+        let shared = Shared {
+            connector: Arc::new(Connector::new(&base_url, identity.clone())),
+            identity,
+            faults: Arc::new(Faults::default()),
+        };
+        let app = router(shared.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Simulator {
+            base_url,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        self.shared.identity.tenant_id()
+    }
+
+    pub fn identity(&self) -> &Arc<Identity> {
+        &self.shared.identity
+    }
+
+    pub fn connector(&self) -> &Arc<Connector> {
+        &self.shared.connector
+    }
+
+    pub fn faults(&self) -> &Arc<Faults> {
+        &self.shared.faults
+    }
+
+    /// The `serviceUrl` of simulated activities.
+    pub fn service_url(&self) -> &str {
+        self.shared.connector.service_url()
+    }
+
+    /// The Bot Framework channel metadata URL (`bot.openid_metadata_url`).
+    pub fn openid_metadata_url(&self) -> String {
+        self.shared.identity.channel_metadata_url()
+    }
+
+    /// The single-tenant token endpoint of the simulated tenant (`bot.token_url`).
+    pub fn token_url(&self) -> String {
+        self.shared.identity.token_url(self.tenant_id())
+    }
+
+    /// Registers an app that may get tokens with this secret.
+    pub fn register_app(&self, app_id: &str, secret: &str) {
+        self.shared.identity.register_client(ClientApp {
+            app_id: app_id.to_owned(),
+            secret: secret.to_owned(),
+            graph_roles: Vec::new(),
+        });
+    }
+
+    /// Registers the bot's app and returns the `PASSKEY_PILOT__…` settings that point a
+    /// single-tenant bot at this simulator.
+    pub fn bot_env(&self, app_id: &str, app_password: &str) -> Vec<(String, String)> {
+        self.register_app(app_id, app_password);
+        [
+            ("BOT__APP_ID", app_id.to_owned()),
+            ("BOT__APP_PASSWORD", app_password.to_owned()),
+            ("BOT__APP_TYPE", "SingleTenant".to_owned()),
+            ("BOT__TENANT_ID", self.tenant_id().to_owned()),
+            ("BOT__OPENID_METADATA_URL", self.openid_metadata_url()),
+            ("BOT__TOKEN_URL", self.token_url()),
+            ("BOT__ALLOW_HTTP_SERVICE_URL", "true".to_owned()),
+        ]
+        .into_iter()
+        .map(|(key, value)| (format!("{}{key}", crate::config::ENV_PREFIX), value))
+        .collect()
+    }
+
+    /// The Teams channel in front of the bot listening at `bot_endpoint` (`…/api/messages`).
+    pub fn channel(&self, bot_endpoint: &str, bot_app_id: &str) -> Channel {
+        Channel::new(
+            self.shared.identity.clone(),
+            self.shared.connector.clone(),
+            bot_endpoint,
+            bot_app_id,
+        )
+    }
+
+    /// Clears transcripts, installations, rate-limit windows and faults (keys stay).
+    pub fn reset(&self) {
+        self.shared.connector.reset();
+        self.shared.faults.clear_all();
+    }
+
+    /// Stops serving and waits for the server to finish.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// All routes: identity at the root, the connector under its region path, control under
+/// `/_sim/`. Each surface has its own fault injection.
+fn router(shared: Shared) -> Router {
+    let identity =
+        identity::routes(shared.identity.clone()).layer(axum::middleware::from_fn_with_state(
+            (shared.faults.clone(), Surface::Identity),
+            fault::inject,
+        ));
+    let connector =
+        connector::routes(shared.connector.clone()).layer(axum::middleware::from_fn_with_state(
+            (shared.faults.clone(), Surface::Connector),
+            fault::inject,
+        ));
+    let control = Router::new()
+        .route("/_sim/keys/rotate", post(rotate_keys))
+        .route(
+            "/_sim/faults/{surface}",
+            put(set_faults).delete(clear_faults),
+        )
+        .route("/_sim/conversations/{conversation}", get(transcript))
+        .route("/_sim/reset", post(reset))
+        .with_state(shared);
+    Router::new()
+        .merge(identity)
+        .nest(REGION_PATH, connector)
+        .merge(control)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RotateRequest {
+    /// Rotate to keys that were not published before (clients must refetch).
+    unannounced: bool,
+}
+
+async fn rotate_keys(State(shared): State<Shared>, body: Option<Json<RotateRequest>>) -> Response {
+    let request = body.map(|Json(r)| r).unwrap_or_default();
+    let kid = if request.unannounced {
+        shared.identity.rotate_keys_unannounced()
+    } else {
+        shared.identity.rotate_keys()
+    };
+    Json(json!({ "channelKid": kid })).into_response()
+}
+
+fn unknown_surface(raw: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": format!("unknown surface {raw:?}: identity or connector")})),
+    )
+        .into_response()
+}
+
+async fn set_faults(
+    State(shared): State<Shared>,
+    Path(raw): Path<String>,
+    Json(plan): Json<FaultPlan>,
+) -> Response {
+    let Some(surface) = Surface::parse(&raw) else {
+        return unknown_surface(&raw);
+    };
+    shared.faults.set(surface, plan);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn clear_faults(State(shared): State<Shared>, Path(raw): Path<String>) -> Response {
+    let Some(surface) = Surface::parse(&raw) else {
+        return unknown_surface(&raw);
+    };
+    shared.faults.clear(surface);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn transcript(State(shared): State<Shared>, Path(conversation): Path<String>) -> Response {
+    match shared.connector.transcript(&conversation) {
+        Some(entries) => Json(json!({"id": conversation, "entries": entries})).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "unknown conversation"})),
+        )
+            .into_response(),
+    }
+}
+
+async fn reset(State(shared): State<Shared>) -> StatusCode {
+    shared.connector.reset();
+    shared.faults.clear_all();
+    StatusCode::NO_CONTENT
+}

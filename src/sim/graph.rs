@@ -530,8 +530,14 @@ fn page<T>(
     render: impl Fn(T) -> Value,
 ) -> Response {
     let mut value = Vec::with_capacity(top.min(1000));
-    let mut seen = 0usize;
     let mut more = false;
+    // Without `$count`, skip cheaply (ranges skip in O(1)) and stop after the page.
+    let mut seen = if q.count { 0 } else { q.skip };
+    let items: Box<dyn Iterator<Item = T>> = if q.count {
+        Box::new(items)
+    } else {
+        Box::new(items.skip(q.skip))
+    };
     for item in items {
         seen += 1;
         if seen <= q.skip {
@@ -598,6 +604,14 @@ fn user_properties(ids: &Ids, q: &Query) -> Result<Vec<&'static str>, Failure> {
     }
 }
 
+/// The people a user filter has to look at, without allocating for a full scan.
+fn people_to_scan(pop: &Population, filter: &Option<Filter>) -> Box<dyn Iterator<Item = u32>> {
+    match user_candidates(pop, filter) {
+        Some(found) => Box::new(found.into_iter()),
+        None => Box::new(0..pop.people.len() as u32),
+    }
+}
+
 /// Indices of the people a user filter can match: by index when it pins ids or UPNs.
 fn user_candidates(pop: &Population, filter: &Option<Filter>) -> Option<Vec<u32>> {
     let f = filter.as_ref()?;
@@ -629,8 +643,7 @@ async fn list_users(
         check_filter(&ids, &q, |n| render::user_field(first, n))?;
     }
     ctx.charge(&claims, &ids, Limit::DirectoryRead, 2.0)?;
-    let candidates =
-        user_candidates(pop, &q.filter).unwrap_or_else(|| (0..pop.people.len() as u32).collect());
+    let candidates = people_to_scan(pop, &q.filter);
     let items = candidates
         .into_iter()
         .map(|i| &pop.people[i as usize])
@@ -1054,8 +1067,7 @@ async fn registration_details(
         check_filter(&ids, &q, |n| render::registration_field(pop, 0, n))?;
     }
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
-    let candidates =
-        user_candidates(pop, &q.filter).unwrap_or_else(|| (0..pop.people.len() as u32).collect());
+    let candidates = people_to_scan(pop, &q.filter);
     let items = candidates
         .into_iter()
         .filter(|&i| matches(&q.filter, |n| render::registration_field(pop, i, n)));

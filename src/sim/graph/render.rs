@@ -212,7 +212,24 @@ pub fn registration_field<'a>(
     name: &str,
 ) -> Option<FieldValue<'a>> {
     let p = &pop.people[index as usize];
-    let row = || registration_details(pop, index, false);
+    let flag = |name: &str| {
+        let methods = methods_registered(p);
+        let sspr = methods
+            .iter()
+            .any(|m| *m == "microsoftAuthenticatorPush" || *m == "mobilePhone");
+        let member = p.user_type == UserType::Member;
+        match name {
+            "isAdmin" => is_admin(pop, index),
+            "isMfaRegistered" => !methods.is_empty(),
+            "isMfaCapable" => !methods.is_empty() && p.account_enabled,
+            "isPasswordlessCapable" => methods
+                .iter()
+                .any(|m| m.starts_with("passKey") || *m == "windowsHelloForBusiness"),
+            "isSsprRegistered" => sspr,
+            "isSsprEnabled" => member,
+            _ => sspr && member,
+        }
+    };
     Some(match name {
         "id" => FieldValue::Owned(p.id.to_string()),
         "userPrincipalName" => FieldValue::Str(&p.user_principal_name),
@@ -229,7 +246,7 @@ pub fn registration_field<'a>(
         | "isPasswordlessCapable"
         | "isSsprRegistered"
         | "isSsprEnabled"
-        | "isSsprCapable" => FieldValue::Bool(row()[name].as_bool().unwrap_or(false)),
+        | "isSsprCapable" => FieldValue::Bool(flag(name)),
         _ => return None,
     })
 }

@@ -741,3 +741,55 @@ async fn injected_graph_faults_use_graphs_error_body() {
     assert_shape(&fixture("error.json"), &body, "error");
     t.ok("/v1.0/users").await;
 }
+
+#[tokio::test]
+async fn non_interactive_sign_ins_appear_only_when_asked_for() {
+    let t = tenant(80, 100.0).await;
+    let person = t.person(|p| t.pop.sign_ins_of(p).iter().any(|s| !s.interactive));
+    let page = t
+        .ok(&format!(
+            "/beta/auditLogs/signIns?$filter=userId eq '{}' and signInEventTypes/any(t: t eq 'nonInteractiveUser')",
+            person.id
+        ))
+        .await;
+    let rows = page["value"].as_array().unwrap();
+    let expected = t
+        .pop
+        .sign_ins_of(person)
+        .iter()
+        .filter(|s| !s.interactive)
+        .count();
+    assert_eq!(rows.len(), expected);
+    assert!(
+        rows.iter().all(|r| r["isInteractive"] == false
+            && r["signInEventTypes"] == json!(["nonInteractiveUser"]))
+    );
+
+    // Tenant-wide, newest first across people, every interactive sign-in once.
+    let mut ids = HashSet::new();
+    let mut last: Option<String> = None;
+    let mut next = Some(t.url("/v1.0/auditLogs/signIns?$top=400"));
+    while let Some(url) = next {
+        let page: Value = t
+            .http
+            .get(&url)
+            .bearer_auth(&t.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for row in page["value"].as_array().unwrap() {
+            let at = row["createdDateTime"].as_str().unwrap().to_owned();
+            if let Some(previous) = &last {
+                assert!(at <= *previous, "newest first");
+            }
+            last = Some(at);
+            assert!(ids.insert(row["id"].as_str().unwrap().to_owned()));
+        }
+        next = page["@odata.nextLink"].as_str().map(str::to_owned);
+    }
+    let interactive = t.pop.sign_ins.iter().filter(|s| s.interactive).count();
+    assert_eq!(ids.len(), interactive);
+}

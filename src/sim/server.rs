@@ -1,5 +1,5 @@
-//! The simulator as one server: identity, connector and the `/_sim/` control API on one
-//! listener, and the configuration that points the bot at it.
+//! The simulator as one server: identity, connector, Graph (with a population) and the
+//! `/_sim/` control API on one listener, and the configuration that points the bot at it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -128,6 +128,11 @@ impl Simulator {
     /// Graph, when the simulator was started with a population.
     pub fn graph(&self) -> Option<&Arc<Graph>> {
         self.shared.graph.as_ref()
+    }
+
+    /// Graph's v1.0 root (`…/v1.0`); `…/beta` is served next to it.
+    pub fn graph_url(&self) -> String {
+        format!("{}/v1.0", self.base_url)
     }
 
     /// Registers an app that may get Graph tokens with this secret.

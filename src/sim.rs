@@ -8,6 +8,7 @@
 pub mod channel;
 pub mod connector;
 pub mod fault;
+pub mod graph;
 pub mod identity;
 pub mod population;
 pub mod server;

@@ -21,6 +21,8 @@ pub enum Surface {
     Identity,
     /// The Bot Connector (`/amer/v3/...`).
     Connector,
+    /// Microsoft Graph (`/v1.0/...`, `/beta/...`).
+    Graph,
 }
 
 impl Surface {
@@ -28,6 +30,7 @@ impl Surface {
         match raw {
             "identity" => Some(Surface::Identity),
             "connector" => Some(Surface::Connector),
+            "graph" => Some(Surface::Graph),
             _ => None,
         }
     }
@@ -135,6 +138,23 @@ pub async fn inject(
                 _ => "ServiceError",
             };
             json!({"error": {"code": code, "message": format!("Injected fault: HTTP {}", status.as_u16())}})
+        }
+        Surface::Graph => {
+            let code = match status {
+                StatusCode::TOO_MANY_REQUESTS => "TooManyRequests",
+                StatusCode::SERVICE_UNAVAILABLE => "serviceNotAvailable",
+                StatusCode::GATEWAY_TIMEOUT => "gatewayTimeout",
+                _ => "generalException",
+            };
+            json!({"error": {
+                "code": code,
+                "message": format!("Injected fault: HTTP {}", status.as_u16()),
+                "innerError": {
+                    "date": jiff::Timestamp::now().to_string(),
+                    "request-id": uuid::Uuid::new_v4().to_string(),
+                    "client-request-id": uuid::Uuid::new_v4().to_string(),
+                },
+            }})
         }
         Surface::Identity => json!({
             "error": "temporarily_unavailable",

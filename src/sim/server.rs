@@ -1,5 +1,5 @@
-//! The simulator as one server: identity, connector and the `/_sim/` control API on one
-//! listener, and the configuration that points the bot at it.
+//! The simulator as one server: identity, connector, Graph (with a population) and the
+//! `/_sim/` control API on one listener, and the configuration that points the bot at it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +16,9 @@ use serde_json::json;
 use super::channel::Channel;
 use super::connector::{self, Connector, REGION_PATH};
 use super::fault::{self, FaultPlan, Faults, Surface};
+use super::graph::{self, Graph, GraphOptions};
 use super::identity::{self, ClientApp, Identity};
+use super::population::Population;
 
 /// The simulated organisation's Entra tenant id unless another is chosen.
 pub const DEFAULT_TENANT_ID: &str = "5f1c0b7e-3c1a-4f8e-9d7a-2b6c8e4f0a11";
@@ -28,6 +30,10 @@ pub struct SimulatorOptions {
     pub tenant_id: String,
     /// How long a rotated-out signing key stays published.
     pub key_grace: Duration,
+    /// The tenant Graph serves; without one, `/v1.0` and `/beta` are not served.
+    pub population: Option<Arc<Population>>,
+    /// Multiplies Graph's throttling limits (benchmarks raise them).
+    pub graph_throttle_scale: f64,
 }
 
 impl Default for SimulatorOptions {
@@ -36,6 +42,8 @@ impl Default for SimulatorOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             tenant_id: DEFAULT_TENANT_ID.to_owned(),
             key_grace: Duration::from_secs(3600),
+            population: None,
+            graph_throttle_scale: 1.0,
         }
     }
 }
@@ -46,6 +54,7 @@ struct Shared {
     identity: Arc<Identity>,
     connector: Arc<Connector>,
     faults: Arc<Faults>,
+    graph: Option<Arc<Graph>>,
 }
 
 /// A running simulator; stops when dropped.
@@ -66,7 +75,18 @@ impl Simulator {
             &options.tenant_id,
             options.key_grace,
         ));
+        let graph = options.population.map(|population| {
+            Arc::new(Graph::new(
+                &base_url,
+                population,
+                identity.clone(),
+                GraphOptions {
+                    throttle_scale: options.graph_throttle_scale,
+                },
+            ))
+        });
         let shared = Shared {
+            graph,
             connector: Arc::new(Connector::new(&base_url, identity.clone())),
             identity,
             faults: Arc::new(Faults::default()),
@@ -103,6 +123,25 @@ impl Simulator {
 
     pub fn connector(&self) -> &Arc<Connector> {
         &self.shared.connector
+    }
+
+    /// Graph, when the simulator was started with a population.
+    pub fn graph(&self) -> Option<&Arc<Graph>> {
+        self.shared.graph.as_ref()
+    }
+
+    /// Graph's v1.0 root (`…/v1.0`); `…/beta` is served next to it.
+    pub fn graph_url(&self) -> String {
+        format!("{}/v1.0", self.base_url)
+    }
+
+    /// Registers an app that may get Graph tokens with this secret.
+    pub fn register_graph_app(&self, app_id: &str, secret: &str, roles: &[&str]) {
+        self.shared.identity.register_client(ClientApp {
+            app_id: app_id.to_owned(),
+            secret: secret.to_owned(),
+            graph_roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        });
     }
 
     pub fn faults(&self) -> &Arc<Faults> {
@@ -165,6 +204,9 @@ impl Simulator {
     pub fn reset(&self) {
         self.shared.connector.reset();
         self.shared.faults.clear_all();
+        if let Some(graph) = &self.shared.graph {
+            graph.reset_throttling();
+        }
     }
 
     /// Stops serving and waits for the server to finish.
@@ -207,12 +249,22 @@ fn router(shared: Shared) -> Router {
             put(set_faults).delete(clear_faults),
         )
         .route("/_sim/conversations/{conversation}", get(transcript))
+        .route("/_sim/groups/{group}/members", get(group_members))
         .route("/_sim/reset", post(reset))
-        .with_state(shared);
-    Router::new()
+        .with_state(shared.clone());
+    let mut app = Router::new()
         .merge(identity)
         .nest(REGION_PATH, connector)
-        .merge(control)
+        .merge(control);
+    if let Some(graph) = &shared.graph {
+        app = app.merge(
+            graph::routes(graph.clone()).layer(axum::middleware::from_fn_with_state(
+                (shared.faults.clone(), Surface::Graph),
+                fault::inject,
+            )),
+        );
+    }
+    app
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -235,7 +287,7 @@ async fn rotate_keys(State(shared): State<Shared>, body: Option<Json<RotateReque
 fn unknown_surface(raw: &str) -> Response {
     (
         StatusCode::NOT_FOUND,
-        Json(json!({"error": format!("unknown surface {raw:?}: identity or connector")})),
+        Json(json!({"error": format!("unknown surface {raw:?}: identity, connector or graph")})),
     )
         .into_response()
 }
@@ -271,8 +323,22 @@ async fn transcript(State(shared): State<Shared>, Path(conversation): Path<Strin
     }
 }
 
+async fn group_members(State(shared): State<Shared>, Path(group): Path<String>) -> Response {
+    match shared.graph.as_ref().and_then(|g| g.group_members(&group)) {
+        Some(members) => Json(json!({"id": group, "members": members})).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "unknown group (or no population)"})),
+        )
+            .into_response(),
+    }
+}
+
 async fn reset(State(shared): State<Shared>) -> StatusCode {
     shared.connector.reset();
     shared.faults.clear_all();
+    if let Some(graph) = &shared.graph {
+        graph.reset_throttling();
+    }
     StatusCode::NO_CONTENT
 }

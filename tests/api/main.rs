@@ -3,6 +3,7 @@
 
 mod cli;
 mod databases;
+mod graph_sim;
 mod helpers;
 mod manifest;
 mod robustness;

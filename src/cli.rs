@@ -1,4 +1,4 @@
-//! The command line: `serve`, `check-config`, `migrate`, `manifest`, `--version`.
+//! The command line: `demo`, `serve`, `check-config`, `migrate`, `manifest`, `--version`.
 //!
 //! Exit status: 0 success, 1 failure at run time, 2 unusable configuration or arguments.
 
@@ -25,6 +25,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the bot against a simulated tenant and serve a chat page to try it (prints its URL).
+    Demo {
+        /// How many people the simulated tenant has.
+        #[arg(long, default_value_t = 2_000)]
+        users: usize,
+        /// Seed of the simulated tenant (the same seed gives the same people).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Run the bot's HTTP service (applies pending migrations first).
     Serve,
     /// Print the effective configuration with secrets redacted, or why it is unusable.
@@ -68,6 +77,18 @@ pub fn main() -> ExitCode {
             );
             Ok(())
         }),
+        Command::Demo { users, seed } => {
+            let mut config = config;
+            if std::env::var_os(format!("{}LOG__LEVEL", config::ENV_PREFIX)).is_none() {
+                config.log.level = "warn".to_owned();
+            }
+            let options = crate::demo::DemoOptions {
+                users,
+                seed,
+                ..Default::default()
+            };
+            run(config, |_| crate::demo::run(options))
+        }
         Command::Serve => run(config, |config| async move {
             let app = crate::app::Application::build(config).await?;
             tracing::info!(address = %app.local_addr(), "passkey-pilot listening");

@@ -3,6 +3,7 @@
 
 mod cli;
 mod databases;
+mod demo;
 mod graph_sim;
 mod helpers;
 mod manifest;

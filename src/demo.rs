@@ -108,7 +108,7 @@ impl Drop for DemoHandle {
 
 /// The people of the tenant and the channel to talk to the bot as any of them.
 pub(crate) struct DemoState {
-    pub(crate) population: Population,
+    pub(crate) population: Arc<Population>,
     pub(crate) channel: Channel,
     pub(crate) connector: Arc<Connector>,
     /// Lower-case display names and UPNs, for search.
@@ -133,7 +133,7 @@ pub(crate) struct PersonSummary {
 }
 
 impl DemoState {
-    fn new(population: Population, channel: Channel, connector: Arc<Connector>) -> DemoState {
+    fn new(population: Arc<Population>, channel: Channel, connector: Arc<Connector>) -> DemoState {
         let search_keys = population
             .people
             .iter()
@@ -271,9 +271,14 @@ impl DemoState {
 
 /// Generates the tenant, starts the simulator, the bot and the chat page.
 pub async fn start(options: DemoOptions) -> Result<DemoHandle, DemoError> {
-    let population = Population::generate(options.users, options.seed, jiff::Timestamp::now());
+    let population = Arc::new(Population::generate(
+        options.users,
+        options.seed,
+        jiff::Timestamp::now(),
+    ));
     let sim = Simulator::start(SimulatorOptions {
         tenant_id: population.tenant_id.to_string(),
+        population: Some(population.clone()),
         ..SimulatorOptions::default()
     })
     .await

@@ -611,6 +611,7 @@ pub fn sign_in(pop: &Population, person: &Person, n: usize, s: &SignIn, beta: bo
             };
             let detail = match (*step, passkey) {
                 ("Password", _) => "Password in the cloud",
+                // Entra masks the phone number in sign-in details, as here.
                 ("Text message", _) => "+XX XXXXXXX",
                 (_, Some(model)) => model.model(),
                 _ => "",

@@ -6,6 +6,7 @@
 //! differ. Tests, `demo` and benchmarks run the real service against it.
 
 pub mod channel;
+pub mod clock;
 pub mod connector;
 pub mod fault;
 pub mod graph;

@@ -26,6 +26,7 @@ use tower::ServiceExt;
 use self::odata::{FieldValue, Filter, Query, QueryError};
 pub use self::throttle::Limit;
 use self::throttle::Throttle;
+use super::clock::SimClock;
 use super::identity::{AccessClaims, GRAPH_AUDIENCE, Identity, TokenRejection};
 use super::population::{Guid, Person, Population};
 
@@ -88,6 +89,7 @@ pub struct Graph {
     taps: Mutex<HashMap<u32, Tap>>,
     throttle: Throttle,
     sign_ins: OnceLock<SignInIndex>,
+    clock: Arc<SimClock>,
 }
 
 impl Graph {
@@ -113,6 +115,7 @@ impl Graph {
             members: Vec::new(),
         });
         Graph {
+            clock: identity.clock().clone(),
             base_url: base_url.trim_end_matches('/').to_owned(),
             population,
             identity,
@@ -121,6 +124,11 @@ impl Graph {
             throttle: Throttle::new(options.throttle_scale),
             sign_ins: OnceLock::new(),
         }
+    }
+
+    /// The simulated clock (shared with identity).
+    pub fn clock(&self) -> &Arc<SimClock> {
+        &self.clock
     }
 
     pub fn population(&self) -> &Arc<Population> {

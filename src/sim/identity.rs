@@ -23,6 +23,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::clock::SimClock;
+
 /// Issuer of channel tokens (Teams → bot).
 pub const CHANNEL_ISSUER: &str = "https://api.botframework.com";
 /// The Bot Framework's own tenant: the authority `botframework.com` of multi-tenant bots.
@@ -177,12 +179,19 @@ pub struct Identity {
     unendorsed: Arc<SigningKey>,
     entra_keys: Mutex<KeySet>,
     clients: Mutex<HashMap<String, ClientApp>>,
+    clock: Arc<SimClock>,
 }
 
 impl Identity {
     /// Generates the keys; `base_url` is where the simulator is reachable (no trailing slash).
-    pub fn new(base_url: &str, tenant_id: &str, key_grace: Duration) -> Identity {
+    pub fn new(
+        base_url: &str,
+        tenant_id: &str,
+        key_grace: Duration,
+        clock: Arc<SimClock>,
+    ) -> Identity {
         Identity {
+            clock,
             base_url: base_url.trim_end_matches('/').to_owned(),
             tenant_id: tenant_id.to_ascii_lowercase(),
             key_grace,
@@ -195,6 +204,11 @@ impl Identity {
 
     pub fn tenant_id(&self) -> &str {
         &self.tenant_id
+    }
+
+    /// The simulated clock tokens are issued and checked by.
+    pub fn clock(&self) -> &Arc<SimClock> {
+        &self.clock
     }
 
     /// The Bot Framework channel metadata URL (the bot's `openid_metadata_url`).
@@ -592,7 +606,12 @@ mod tests {
     const APP: &str = "00000000-0000-4000-8000-00000000b07a";
 
     fn identity() -> Identity {
-        let identity = Identity::new("http://127.0.0.1:1", TENANT, Duration::from_secs(60));
+        let identity = Identity::new(
+            "http://127.0.0.1:1",
+            TENANT,
+            Duration::from_secs(60),
+            Arc::default(),
+        );
         identity.register_client(ClientApp {
             app_id: APP.into(),
             secret: "right".into(),
@@ -638,7 +657,7 @@ mod tests {
 
     #[test]
     fn a_rotated_out_key_is_published_until_its_grace_ends() {
-        let identity = Identity::new("http://127.0.0.1:1", TENANT, Duration::ZERO);
+        let identity = Identity::new("http://127.0.0.1:1", TENANT, Duration::ZERO, Arc::default());
         let old = identity.channel_key().kid().to_owned();
         let new = identity.rotate_keys();
         assert_ne!(old, new);

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::channel::Channel;
+use super::clock::SimClock;
 use super::connector::{self, Connector, REGION_PATH};
 use super::fault::{self, FaultPlan, Faults, Surface};
 use super::graph::{self, Graph, GraphOptions};
@@ -51,6 +52,7 @@ impl Default for SimulatorOptions {
 /// Everything the HTTP handlers share.
 #[derive(Clone)]
 struct Shared {
+    clock: Arc<SimClock>,
     identity: Arc<Identity>,
     connector: Arc<Connector>,
     faults: Arc<Faults>,
@@ -70,10 +72,12 @@ impl Simulator {
     pub async fn start(options: SimulatorOptions) -> std::io::Result<Simulator> {
         let listener = tokio::net::TcpListener::bind(options.bind).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
+        let clock = Arc::new(SimClock::new());
         let identity = Arc::new(Identity::new(
             &base_url,
             &options.tenant_id,
             options.key_grace,
+            clock.clone(),
         ));
         let graph = options.population.map(|population| {
             Arc::new(Graph::new(
@@ -86,6 +90,7 @@ impl Simulator {
             ))
         });
         let shared = Shared {
+            clock,
             graph,
             connector: Arc::new(Connector::new(&base_url, identity.clone())),
             identity,
@@ -200,6 +205,11 @@ impl Simulator {
         )
     }
 
+    /// The simulated clock every surface reads.
+    pub fn clock(&self) -> &Arc<SimClock> {
+        &self.shared.clock
+    }
+
     /// Clears transcripts, installations, rate-limit windows and faults (keys stay).
     pub fn reset(&self) {
         self.shared.connector.reset();
@@ -251,6 +261,8 @@ fn router(shared: Shared) -> Router {
         .route("/_sim/conversations/{conversation}", get(transcript))
         .route("/_sim/groups/{group}/members", get(group_members))
         .route("/_sim/reset", post(reset))
+        .route("/_sim/time", get(time))
+        .route("/_sim/time/advance", post(advance_time))
         .with_state(shared.clone());
     let mut app = Router::new()
         .merge(identity)
@@ -341,4 +353,40 @@ async fn reset(State(shared): State<Shared>) -> StatusCode {
         graph.reset_throttling();
     }
     StatusCode::NO_CONTENT
+}
+
+async fn time(State(shared): State<Shared>) -> Response {
+    time_body(&shared.clock)
+}
+
+fn time_body(clock: &SimClock) -> Response {
+    Json(json!({
+        "now": clock.now().to_string(),
+        "offsetSeconds": clock.offset().as_secs(),
+    }))
+    .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceRequest {
+    /// How far to move simulated time forward.
+    seconds: i64,
+}
+
+async fn advance_time(
+    State(shared): State<Shared>,
+    Json(request): Json<AdvanceRequest>,
+) -> Response {
+    match shared
+        .clock
+        .advance(jiff::SignedDuration::from_secs(request.seconds))
+    {
+        Ok(_) => time_body(&shared.clock),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
+    }
 }

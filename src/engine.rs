@@ -285,6 +285,13 @@ impl Engine {
             "steps": t("welcome-steps")?,
             "privacy": t("welcome-privacy")?,
             "fallback": t("welcome-fallback")?,
+            "about": {
+                "title": t("welcome-about-title")?,
+                "what": t("welcome-about-what")?,
+                "password": t("welcome-about-password")?,
+                "pin": t("welcome-about-pin")?,
+                "lost": t("welcome-about-lost")?,
+            },
         });
         Ok(self.cards.template("welcome")?.expand(&data)?)
     }

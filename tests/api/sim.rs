@@ -513,3 +513,44 @@ async fn injected_identity_faults_answer_in_entras_shape_after_the_added_latency
         .unwrap();
     assert_eq!(r.status(), 204);
 }
+
+#[tokio::test]
+async fn the_control_api_moves_simulated_time_forward_and_never_back() {
+    let sim = Simulator::start(SimulatorOptions::default()).await.unwrap();
+    let http = reqwest::Client::new();
+    let base = sim.base_url().to_owned();
+    let before: Value = http
+        .get(format!("{base}/_sim/time"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["offsetSeconds"], 0);
+
+    let advanced = http
+        .post(format!("{base}/_sim/time/advance"))
+        .json(&json!({"seconds": 7200}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(advanced.status(), 200);
+    let advanced: Value = advanced.json().await.unwrap();
+    assert_eq!(advanced["offsetSeconds"], 7200);
+    let then: jiff::Timestamp = before["now"].as_str().unwrap().parse().unwrap();
+    let now: jiff::Timestamp = advanced["now"].as_str().unwrap().parse().unwrap();
+    let moved = now.duration_since(then).as_secs();
+    assert!((7200..7260).contains(&moved), "moved {moved} s");
+    assert_eq!(sim.clock().offset().as_secs(), 7200);
+
+    let back = http
+        .post(format!("{base}/_sim/time/advance"))
+        .json(&json!({"seconds": -60}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 400);
+    assert!(back.text().await.unwrap().contains("only moves forward"));
+    assert_eq!(sim.clock().offset().as_secs(), 7200);
+}

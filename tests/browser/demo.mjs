@@ -1,5 +1,5 @@
 // Drives `passkey-pilot demo` in headless Chromium: open the page, pick a person, send "hi",
-// wait for the bot's welcome card, click a card action when the card has one, and save a
+// wait for the bot's welcome card, click one of its actions and see it work, and save a
 // screenshot to out/demo.png.
 //
 // Usage (from tests/browser, after `npm ci`):
@@ -61,22 +61,29 @@ try {
   await page.locator("#people li", { hasText: name }).first().click();
   await page.locator("#composer").waitFor();
 
-  const cards = page.locator("#transcript .entry.bot .card .ac-adaptiveCard");
+  const cards = page.locator("#transcript .entry.bot .card > .ac-adaptiveCard");
   await cards.first().waitFor(); // the welcome on install
   await page.fill("#text", "hi");
   await page.click("#send");
   await page.locator("#transcript .entry.user .bubble", { hasText: "hi" }).waitFor();
-  await page.waitForFunction(() => document.querySelectorAll("#transcript .entry.bot .card .ac-adaptiveCard").length >= 2);
+  await page.waitForFunction(() => document.querySelectorAll("#transcript .entry.bot .card > .ac-adaptiveCard").length >= 2);
   console.log(`welcome card: ${(await cards.last().innerText()).split("\n")[0]}`);
 
-  const action = page.locator("#transcript .entry.bot .card .ac-pushButton").first();
-  if (await action.count()) {
-    await action.click();
-    await page.locator("#transcript .entry.note", { hasText: "clicked" }).waitFor();
-    console.log("clicked a card action");
-  } else {
-    console.log("the welcome card has no actions to click yet");
-  }
+  // Click the welcome card's first action: a ShowCard opens inside the card, an Execute
+  // sends an invoke (shown as a "clicked" note) and the card is answered in place.
+  const card = cards.last();
+  const action = card.locator(".ac-pushButton").first();
+  if (!(await action.count())) throw new Error("the welcome card has no action to click");
+  const title = (await action.innerText()).trim();
+  const before = (await card.innerText()).length;
+  await action.click();
+  await page.waitForFunction(([n, b]) => {
+    const all = document.querySelectorAll("#transcript .entry.bot .card > .ac-adaptiveCard");
+    const grown = all.length && all[all.length - 1].innerText.length > b + 100;
+    const noted = [...document.querySelectorAll("#transcript .entry.note")].some((e) => e.textContent.includes("clicked"));
+    return grown || noted;
+  }, [null, before]);
+  console.log(`clicked the card action "${title}"`);
 
   mkdirSync(join(here, "out"), { recursive: true });
   await page.screenshot({ path: join(here, "out", "demo.png"), fullPage: true });

@@ -34,6 +34,24 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Run the simulated tenant alone and print the settings that point the bot at it.
+    Sim {
+        /// How many people the simulated tenant has.
+        #[arg(long, default_value_t = 2_000)]
+        users: usize,
+        /// Seed of the simulated tenant (the same seed gives the same people).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the simulator listens (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: std::net::SocketAddr,
+        /// Multiplies Graph's throttling limits (for benchmarks).
+        #[arg(long, default_value_t = 1.0)]
+        graph_throttle_scale: f64,
+        /// Also write the settings to this file (`set -a; . FILE` loads them).
+        #[arg(long, value_name = "FILE")]
+        env_file: Option<PathBuf>,
+    },
     /// Run the bot's HTTP service (applies pending migrations first).
     Serve,
     /// Print the effective configuration with secrets redacted, or why it is unusable.
@@ -88,6 +106,30 @@ pub fn main() -> ExitCode {
                 ..Default::default()
             };
             run(config, |_| crate::demo::run(options))
+        }
+        Command::Sim {
+            users,
+            seed,
+            bind,
+            graph_throttle_scale,
+            env_file,
+        } => {
+            if !(graph_throttle_scale.is_finite() && graph_throttle_scale > 0.0) {
+                eprintln!("passkey-pilot: --graph-throttle-scale must be a positive number");
+                return ExitCode::from(2);
+            }
+            let mut config = config;
+            if std::env::var_os(format!("{}LOG__LEVEL", config::ENV_PREFIX)).is_none() {
+                config.log.level = "warn".to_owned();
+            }
+            let options = crate::sim::standalone::StandaloneOptions {
+                users,
+                seed,
+                bind,
+                graph_throttle_scale,
+                env_file,
+            };
+            run(config, |_| crate::sim::standalone::run(options))
         }
         Command::Serve => run(config, |config| async move {
             let app = crate::app::Application::build(config).await?;

@@ -176,3 +176,86 @@ fn migrate_applies_the_migrations_and_is_idempotent() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not sqlite://"));
 }
+
+/// Reads `KEY='value'` lines as written by `passkey-pilot sim --env-file`.
+fn parse_env_file(text: &str) -> std::collections::HashMap<String, String> {
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn sim_prints_settings_whose_graph_credentials_work_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("sim.env");
+    let mut child = bin()
+        .args(["sim", "--users", "50", "--seed", "3", "--env-file"])
+        .arg(&env_file)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut text = String::new();
+    for _ in 0..200 {
+        if let Ok(t) = std::fs::read_to_string(&env_file)
+            && t.ends_with('\n')
+            && t.contains("GRAPH__TOKEN_URL")
+        {
+            text = t;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let env = parse_env_file(&text);
+    let get = |k: &str| {
+        env.get(&format!("PASSKEY_PILOT__{k}"))
+            .unwrap_or_else(|| panic!("{k} missing from {text}"))
+            .clone()
+    };
+    let http = ::reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(get("GRAPH__TOKEN_URL"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", get("GRAPH__CLIENT_ID").as_str()),
+            ("client_secret", get("GRAPH__CLIENT_SECRET").as_str()),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().expect("a Graph token");
+    let users: serde_json::Value = http
+        .get(format!("{}/v1.0/users?$top=5", get("GRAPH__BASE_URL")))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(users["value"].as_array().map(Vec::len), Some(5), "{users}");
+    assert!(get("BOT__OPENID_METADATA_URL").starts_with("http://127.0.0.1:"));
+
+    // The same seed gives the same tenant: the printed tenant id is stable.
+    assert_eq!(get("GRAPH__TENANT_ID"), get("BOT__TENANT_ID"));
+
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = exited.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("sim did not stop on SIGTERM")
+    });
+    assert!(status.success(), "{status}");
+}

@@ -8,6 +8,7 @@ pub mod botframework;
 pub mod cards;
 pub mod cli;
 pub mod config;
+pub mod conversation;
 pub mod demo;
 pub mod engine;
 pub mod http;

@@ -13,3 +13,4 @@ pub mod graph;
 pub mod identity;
 pub mod population;
 pub mod server;
+pub mod signin;

@@ -74,8 +74,12 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind(options.bind).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let clock = Arc::new(SimClock::new());
-        let mut identity =
-            Identity::new(&base_url, &options.tenant_id, options.key_grace, clock.clone());
+        let mut identity = Identity::new(
+            &base_url,
+            &options.tenant_id,
+            options.key_grace,
+            clock.clone(),
+        );
         if let Some(population) = &options.population {
             identity = identity
                 .with_sign_in_directory(Arc::new(PopulationDirectory::new(population.clone())));
@@ -189,7 +193,11 @@ impl Simulator {
 
     /// The sign-in endpoint of the simulated tenant (`…/oauth2/v2.0/authorize`).
     pub fn authorize_url(&self) -> String {
-        format!("{}/{}/oauth2/v2.0/authorize", self.base_url, self.tenant_id())
+        format!(
+            "{}/{}/oauth2/v2.0/authorize",
+            self.base_url,
+            self.tenant_id()
+        )
     }
 
     /// Every attempt made on the sign-in page, oldest first (empty without a population).

@@ -46,7 +46,9 @@ impl SignInMethod {
     pub fn is_phishing_resistant(self) -> bool {
         matches!(
             self,
-            SignInMethod::Passkey | SignInMethod::SecurityKey | SignInMethod::WindowsHelloForBusiness
+            SignInMethod::Passkey
+                | SignInMethod::SecurityKey
+                | SignInMethod::WindowsHelloForBusiness
         )
     }
 
@@ -219,7 +221,8 @@ impl SignInDirectory for PopulationDirectory {
                     }
                     MethodKind::MicrosoftAuthenticator { device, .. } => {
                         let name = self.device_name(*device);
-                        let label = format!("Approve a request on my Microsoft Authenticator app ({name})");
+                        let label =
+                            format!("Approve a request on my Microsoft Authenticator app ({name})");
                         (SignInMethod::AuthenticatorPush, label, Some(name), None)
                     }
                     MethodKind::Phone { phone_number, .. } => {

@@ -188,7 +188,10 @@ fn redirect_error(request_uri: &str, state: Option<&str>, e: &RedirectError) -> 
         "AADSTS{}: {} Trace ID: {trace} Correlation ID: {correlation} Timestamp: {timestamp}",
         e.code, e.description
     );
-    let mut pairs = vec![("error", e.error), ("error_description", description.as_str())];
+    let mut pairs = vec![
+        ("error", e.error),
+        ("error_description", description.as_str()),
+    ];
     if let Some(state) = state {
         pairs.push(("state", state));
     }
@@ -278,7 +281,12 @@ impl Identity {
             let e = EntraError::tenant_not_found(authority);
             return error_page(e.code, &e.description);
         };
-        let field = |name: &str| query.get(name).map(String::as_str).filter(|v| !v.is_empty());
+        let field = |name: &str| {
+            query
+                .get(name)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        };
         let Some(client_id) = field("client_id") else {
             let e = EntraError::missing("client_id");
             return error_page(e.code, &e.description);
@@ -338,7 +346,12 @@ impl Identity {
         redirect_uri: &str,
         query: &HashMap<String, String>,
     ) -> Result<AuthRequest, RedirectError> {
-        let field = |name: &str| query.get(name).map(String::as_str).filter(|v| !v.is_empty());
+        let field = |name: &str| {
+            query
+                .get(name)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        };
         let missing = |name: &str| {
             RedirectError::new(
                 "invalid_request",
@@ -351,9 +364,7 @@ impl Identity {
             return Err(RedirectError::new(
                 "unsupported_response_type",
                 700054,
-                format!(
-                    "response_type '{response_type}' is not enabled for the application."
-                ),
+                format!("response_type '{response_type}' is not enabled for the application."),
             ));
         }
         let scope = field("scope").ok_or_else(|| missing("scope"))?;
@@ -367,7 +378,9 @@ impl Identity {
                     return Err(RedirectError::new(
                         "invalid_request",
                         50147,
-                        format!("The code_challenge_method '{method}' is not supported. Supported values are 'S256' and 'plain'."),
+                        format!(
+                            "The code_challenge_method '{method}' is not supported. Supported values are 'S256' and 'plain'."
+                        ),
                     ));
                 }
                 if !(43..=128).contains(&challenge.len()) {
@@ -450,7 +463,11 @@ impl Identity {
 
     /// `POST /{tenant}/login`: the person entered their account (`login`) or chose a way to
     /// sign in (`option`).
-    pub fn sign_in_step(&self, authority: &str, form: &HashMap<String, String>) -> AuthorizeResponse {
+    pub fn sign_in_step(
+        &self,
+        authority: &str,
+        form: &HashMap<String, String>,
+    ) -> AuthorizeResponse {
         let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
         let pending = field("ctx").and_then(|ctx| {
             lock(&self.flows)
@@ -567,7 +584,8 @@ impl Identity {
             _ => {}
         }
         let code = field("code").ok_or_else(|| EntraError::missing("code"))?;
-        let redirect_uri = field("redirect_uri").ok_or_else(|| EntraError::missing("redirect_uri"))?;
+        let redirect_uri =
+            field("redirect_uri").ok_or_else(|| EntraError::missing("redirect_uri"))?;
         let now = self.clock.now();
         let mut flows = lock(&self.flows);
         let issued = flows
@@ -619,8 +637,8 @@ impl Identity {
         person: &SignInPerson,
         method: SignInMethod,
     ) -> Value {
-        let (audience, scp, granted) =
-            resource_of(&request.scopes).unwrap_or_else(|_| (GRAPH_AUDIENCE.into(), String::new(), String::new()));
+        let (audience, scp, granted) = resource_of(&request.scopes)
+            .unwrap_or_else(|_| (GRAPH_AUDIENCE.into(), String::new(), String::new()));
         let now = Timestamp::now().as_second();
         let exp = now + ACCESS_TOKEN_LIFETIME_SECS;
         let sts = format!("https://sts.windows.net/{tid}/");
@@ -762,7 +780,10 @@ mod tests {
         let one = r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#;
         assert_eq!(requested_acrs(one), Ok(vec!["c1".to_owned()]));
         let many = r#"{"access_token":{"acrs":{"essential":true,"values":["c2","c3"]}}}"#;
-        assert_eq!(requested_acrs(many), Ok(vec!["c2".to_owned(), "c3".to_owned()]));
+        assert_eq!(
+            requested_acrs(many),
+            Ok(vec!["c2".to_owned(), "c3".to_owned()])
+        );
         assert_eq!(requested_acrs("{not json"), Err(()));
     }
 

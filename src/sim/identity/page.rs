@@ -43,7 +43,11 @@ pub(super) fn sign_in(page: &SignInPage<'_>) -> String {
         escape(page.app_name)
     );
     if let Some(notice) = &page.notice {
-        let _ = write!(html, "<p class=\"error\" id=\"notice\">{}</p>", escape(notice));
+        let _ = write!(
+            html,
+            "<p class=\"error\" id=\"notice\">{}</p>",
+            escape(notice)
+        );
     }
     let _ = write!(
         html,

@@ -282,7 +282,8 @@ impl Drop for Simulator {
 }
 
 /// All routes: identity at the root, the connector under its region path, control under
-/// `/_sim/`. Each surface has its own fault injection.
+/// `/_sim/` (keys, faults, transcripts, groups, reset, time, token expiry, the test sign-in
+/// app and its recorded sign-in attempts). Each surface has its own fault injection.
 fn router(shared: Shared) -> Router {
     let identity =
         identity::routes(shared.identity.clone()).layer(axum::middleware::from_fn_with_state(
@@ -297,6 +298,7 @@ fn router(shared: Shared) -> Router {
     let control = Router::new()
         .route("/_sim/keys/rotate", post(rotate_keys))
         .route("/_sim/tokens/expire", post(expire_tokens))
+        .route("/_sim/apps/test-signin", post(register_test_signin_app))
         .route("/_sim/sign-in-attempts", get(sign_in_attempts))
         .route(
             "/_sim/faults/{surface}",
@@ -338,6 +340,43 @@ async fn rotate_keys(State(shared): State<Shared>, body: Option<Json<RotateReque
         shared.identity.rotate_keys()
     };
     Json(json!({ "channelKid": kid })).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TestSignInAppRequest {
+    client_id: String,
+    /// Absent for a public client.
+    #[serde(default)]
+    secret: Option<String>,
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    auth_contexts: Vec<String>,
+}
+
+/// Registers the test sign-in app from outside (`passkey-pilot sim` runs the bot separately).
+async fn register_test_signin_app(
+    State(shared): State<Shared>,
+    Json(request): Json<TestSignInAppRequest>,
+) -> Response {
+    let uris: Vec<&str> = request.redirect_uris.iter().map(String::as_str).collect();
+    let contexts: Vec<&str> = request.auth_contexts.iter().map(String::as_str).collect();
+    match TestSignInApp::new(
+        &request.client_id,
+        request.secret.as_deref(),
+        &uris,
+        &contexts,
+    ) {
+        Ok(app) => {
+            shared.identity.register_test_signin_app(app);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
+    }
 }
 
 async fn expire_tokens(State(shared): State<Shared>) -> Response {

@@ -666,3 +666,90 @@ async fn expired_tokens_are_refused_by_graph_and_the_connector_and_fresh_ones_wo
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn a_upn_entered_on_the_page_lists_that_persons_ways_to_sign_in() {
+    let t = tenant().await;
+    let person = t.person(|p| push_only(p).is_some());
+    let r = t.http.get(t.authorize_url("", &[])).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("id=\"options\""), "nobody is known yet");
+    let ctx = html
+        .split("name=\"ctx\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let login = format!("{}/{}/login", t.sim.base_url(), t.sim.tenant_id());
+    let html = t
+        .http
+        .post(&login)
+        .form(&[
+            ("ctx", ctx.as_str()),
+            ("login", &person.user_principal_name.to_uppercase()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&person.display_name), "{html}");
+    assert!(
+        html.contains(&format!("value=\"{}\"", push_only(person).unwrap())),
+        "{html}"
+    );
+    let html = t
+        .http
+        .post(&login)
+        .form(&[("ctx", ctx.as_str()), ("login", "nobody@example.invalid")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"notice\""), "{html}");
+    assert!(!html.contains("id=\"options\""), "{html}");
+}
+
+#[tokio::test]
+async fn the_control_api_registers_a_public_test_app_and_refuses_bad_contexts() {
+    let t = tenant().await;
+    let register = |body: Value| {
+        t.http
+            .post(format!("{}/_sim/apps/test-signin", t.sim.base_url()))
+            .json(&body)
+            .send()
+    };
+    let r = register(json!({
+        "clientId": "11111111-2222-4333-8444-555555555555",
+        "redirectUris": ["http://localhost:3978/signin/callback"],
+        "authContexts": ["c26"],
+    }))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = register(json!({
+        "clientId": "11111111-2222-4333-8444-555555555555",
+        "redirectUris": ["http://localhost:3978/signin/callback"],
+        "authContexts": ["c2"],
+    }))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let person = t.person(|p| working_phone_passkey(p).is_some());
+    let mut url = url::Url::parse(&t.sim.authorize_url()).unwrap();
+    url.query_pairs_mut().extend_pairs([
+        ("client_id", "11111111-2222-4333-8444-555555555555"),
+        ("response_type", "code"),
+        ("redirect_uri", "http://localhost:3978/signin/callback"),
+        ("scope", "openid"),
+        ("login_hint", person.user_principal_name.as_str()),
+    ]);
+    let r = t.http.get(url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&person.display_name), "{html}");
+}

@@ -715,7 +715,7 @@ async fn a_upn_entered_on_the_page_lists_that_persons_ways_to_sign_in() {
 }
 
 #[tokio::test]
-async fn the_control_api_registers_a_public_test_app_and_refuses_bad_contexts() {
+async fn the_control_api_registers_a_public_test_app_that_redeems_without_a_secret() {
     let t = tenant().await;
     let register = |body: Value| {
         t.http
@@ -752,4 +752,44 @@ async fn the_control_api_registers_a_public_test_app_and_refuses_bad_contexts() 
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     assert!(html.contains(&person.display_name), "{html}");
+
+    // A public client redeems without a secret (and is refused one); no PKCE was asked.
+    let ctx = html
+        .split("name=\"ctx\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    let r = t
+        .choose(ctx, person, &working_phone_passkey(person).unwrap())
+        .await;
+    let code = redirect_query(&r, "http://localhost:3978/signin/callback")["code"].clone();
+    let redeem = |secret: Option<&'static str>| {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("client_id", "11111111-2222-4333-8444-555555555555"),
+            ("code", code.as_str()),
+            ("redirect_uri", "http://localhost:3978/signin/callback"),
+        ];
+        if let Some(secret) = secret {
+            form.push(("client_secret", secret));
+        }
+        t.http.post(t.sim.token_url()).form(&form).send()
+    };
+    let r = redeem(Some("a-secret")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error_codes"], json!([700025]));
+    let r = redeem(None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    let tid = t.sim.tenant_id().to_owned();
+    let id = t
+        .verify(
+            body["id_token"].as_str().unwrap(),
+            "11111111-2222-4333-8444-555555555555",
+            &format!("https://login.microsoftonline.com/{tid}/v2.0"),
+        )
+        .await;
+    assert_eq!(id["oid"], person.id.to_string());
+    assert!(id.get("nonce").is_none(), "no nonce was sent");
 }

@@ -222,7 +222,7 @@ fn resource_of(scopes: &[String]) -> Result<(String, String, String), RedirectEr
         return Ok((
             GRAPH_AUDIENCE.to_owned(),
             "email openid profile User.Read".to_owned(),
-            "email openid profile https://graph.microsoft.com/User.Read".to_owned(),
+            "User.Read profile openid email".to_owned(),
         ));
     }
     let split = |s: &str| -> (String, String) {
@@ -688,6 +688,14 @@ impl Identity {
 
 /// What Entra sends back when the Conditional Access policy's authentication strength is not
 /// satisfied by the method used: a Conditional Access block (`AADSTS53003`).
+///
+/// Microsoft documents no strength-specific code (entra-docs `reference-error-codes.md` lists
+/// 53003 `BlockedByConditionalAccess` as the code for "the access policy does not allow token
+/// issuance"; `troubleshoot-authentication-strengths.md` only says the user "is blocked"), and
+/// clients seen in public code read a Conditional Access block on the authorize redirect as
+/// `error=access_denied` with `AADSTS53003` [C]. Interactively, Entra first shows its own "Let's
+/// try something else / Another sign-in method is required" page; the simulator skips to the
+/// redirect the app then sees.
 fn strength_not_met() -> RedirectError {
     RedirectError::new(
         "access_denied",

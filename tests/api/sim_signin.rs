@@ -793,3 +793,50 @@ async fn the_control_api_registers_a_public_test_app_that_redeems_without_a_secr
     assert_eq!(id["oid"], person.id.to_string());
     assert!(id.get("nonce").is_none(), "no nonce was sent");
 }
+
+#[tokio::test]
+async fn the_result_comes_back_in_the_fragment_or_as_a_posted_form_when_asked() {
+    let t = tenant().await;
+    let person = t.person(|p| working_phone_passkey(p).is_some());
+    let option = working_phone_passkey(person).unwrap();
+    let open = |mode: &'static str| {
+        let url = t.authorize_url(&person.user_principal_name, &[("response_mode", mode)]);
+        let http = t.http.clone();
+        async move {
+            let html = http.get(url).send().await.unwrap().text().await.unwrap();
+            html.split("name=\"ctx\" value=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap()
+                .to_owned()
+        }
+    };
+
+    let ctx = open("fragment").await;
+    let r = t.choose(&ctx, person, &option).await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(location.query(), None);
+    let fragment: HashMap<String, String> =
+        url::form_urlencoded::parse(location.fragment().unwrap().as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(fragment["state"], "state-123");
+    assert!(fragment.contains_key("code"));
+
+    let ctx = open("form_post").await;
+    let r = t.choose(&ctx, person, &option).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            "method=\"POST\" name=\"hiddenform\" action=\"{REDIRECT_URI}\""
+        )),
+        "{html}"
+    );
+    assert!(html.contains("name=\"code\" value=\""), "{html}");
+    assert!(
+        html.contains("name=\"state\" value=\"state-123\""),
+        "{html}"
+    );
+}

@@ -84,11 +84,34 @@ impl TestSignInApp {
     }
 }
 
+/// How the result goes back to the app (`response_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseMode {
+    /// A 302 with the result in the query (the default for `response_type=code`).
+    Query,
+    /// A 302 with the result in the fragment.
+    Fragment,
+    /// A page that posts the result to the redirect URI.
+    FormPost,
+}
+
+impl ResponseMode {
+    fn parse(raw: Option<&str>) -> Option<ResponseMode> {
+        match raw {
+            None | Some("query") => Some(ResponseMode::Query),
+            Some("fragment") => Some(ResponseMode::Fragment),
+            Some("form_post") => Some(ResponseMode::FormPost),
+            Some(_) => None,
+        }
+    }
+}
+
 /// A checked `/authorize` request.
 #[derive(Debug, Clone)]
 struct AuthRequest {
     client_id: String,
     redirect_uri: String,
+    mode: ResponseMode,
     scopes: Vec<String>,
     state: Option<String>,
     nonce: Option<String>,
@@ -165,23 +188,35 @@ fn error_page(code: u32, description: &str) -> AuthorizeResponse {
     )
 }
 
-/// `redirect_uri` with `pairs` appended to its query.
-fn redirect_to(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
-    match url::Url::parse(redirect_uri) {
-        Ok(mut url) => {
-            {
-                let mut query = url.query_pairs_mut();
-                for (k, v) in pairs {
-                    query.append_pair(k, v);
-                }
-            }
-            url.to_string()
+/// Sends `pairs` back to `redirect_uri` the way `mode` asks.
+fn respond(redirect_uri: &str, mode: ResponseMode, pairs: &[(&str, &str)]) -> AuthorizeResponse {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return AuthorizeResponse::Redirect(redirect_uri.to_owned());
+    };
+    match mode {
+        ResponseMode::Query => {
+            url.query_pairs_mut().extend_pairs(pairs);
+            AuthorizeResponse::Redirect(url.to_string())
         }
-        Err(_) => redirect_uri.to_owned(),
+        ResponseMode::Fragment => {
+            let fragment = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
+            url.set_fragment(Some(&fragment));
+            AuthorizeResponse::Redirect(url.to_string())
+        }
+        ResponseMode::FormPost => {
+            AuthorizeResponse::Page(StatusCode::OK, page::form_post(redirect_uri, pairs))
+        }
     }
 }
 
-fn redirect_error(request_uri: &str, state: Option<&str>, e: &RedirectError) -> AuthorizeResponse {
+fn redirect_error(
+    request_uri: &str,
+    mode: ResponseMode,
+    state: Option<&str>,
+    e: &RedirectError,
+) -> AuthorizeResponse {
     let trace = uuid::Uuid::new_v4();
     let (correlation, timestamp) = trace_suffix();
     let description = format!(
@@ -195,7 +230,7 @@ fn redirect_error(request_uri: &str, state: Option<&str>, e: &RedirectError) -> 
     if let Some(state) = state {
         pairs.push(("state", state));
     }
-    AuthorizeResponse::Redirect(redirect_to(request_uri, &pairs))
+    respond(request_uri, mode, &pairs)
 }
 
 /// The `acrs` values of `claims.access_token.acrs` (`value` or `values`).
@@ -309,9 +344,17 @@ impl Identity {
             None => app.redirect_uris[0].clone(),
         };
         let state = field("state");
-        let request = match self.check_request(&app, &redirect_uri, query) {
+        let Some(mode) = ResponseMode::parse(field("response_mode")) else {
+            let e = RedirectError::new(
+                "invalid_request",
+                90100,
+                "response_mode parameter is empty or not valid.",
+            );
+            return redirect_error(&redirect_uri, ResponseMode::Query, state, &e);
+        };
+        let request = match self.check_request(&app, &redirect_uri, mode, query) {
             Ok(request) => request,
-            Err(e) => return redirect_error(&redirect_uri, state, &e),
+            Err(e) => return redirect_error(&redirect_uri, mode, state, &e),
         };
         if field("prompt") == Some("none") {
             let e = RedirectError::new(
@@ -319,7 +362,7 @@ impl Identity {
                 50058,
                 "A silent sign-in request was sent but no user is signed in.",
             );
-            return redirect_error(&redirect_uri, state, &e);
+            return redirect_error(&redirect_uri, mode, state, &e);
         }
         let context = random_token(24);
         let now = self.clock.now();
@@ -344,6 +387,7 @@ impl Identity {
         &self,
         app: &TestSignInApp,
         redirect_uri: &str,
+        mode: ResponseMode,
         query: &HashMap<String, String>,
     ) -> Result<AuthRequest, RedirectError> {
         let field = |name: &str| {
@@ -406,6 +450,7 @@ impl Identity {
         Ok(AuthRequest {
             client_id: app.client_id.clone(),
             redirect_uri: redirect_uri.to_owned(),
+            mode,
             scopes,
             state: field("state").map(str::to_owned),
             nonce: field("nonce").map(str::to_owned),
@@ -529,13 +574,13 @@ impl Identity {
             attempt.error_code = e.code;
             attempt.failure_reason = Some(e.description.clone());
             directory.record_attempt(attempt);
-            return redirect_error(&request.redirect_uri, state.as_deref(), &e);
+            return redirect_error(&request.redirect_uri, request.mode, state.as_deref(), &e);
         }
         attempt.succeeded = true;
         directory.record_attempt(attempt);
         let code = format!("1.{}", random_token(96));
         let now = self.clock.now();
-        let redirect_uri = request.redirect_uri.clone();
+        let (redirect_uri, mode) = (request.redirect_uri.clone(), request.mode);
         {
             let mut flows = lock(&self.flows);
             flows
@@ -558,7 +603,7 @@ impl Identity {
             pairs.push(("state", state));
         }
         pairs.push(("session_state", session_state.as_str()));
-        AuthorizeResponse::Redirect(redirect_to(&redirect_uri, &pairs))
+        respond(&redirect_uri, mode, &pairs)
     }
 
     /// `grant_type=authorization_code` at the token endpoint.

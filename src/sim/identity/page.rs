@@ -127,6 +127,32 @@ pub(super) fn error(code: u32, description: &str, correlation_id: &str, timestam
     html
 }
 
+/// `response_mode=form_post`: a form that carries the result to the app and submits itself
+/// (with a button when scripts are off), as Entra's page does.
+pub(super) fn form_post(action: &str, pairs: &[(&str, &str)]) -> String {
+    let mut html = String::from(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Working...</title></head><body>",
+    );
+    let _ = write!(
+        html,
+        "<form method=\"POST\" name=\"hiddenform\" action=\"{}\">",
+        escape(action)
+    );
+    for (name, value) in pairs {
+        let _ = write!(
+            html,
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape(name),
+            escape(value)
+        );
+    }
+    html.push_str(
+        "<noscript><p>Script is disabled. Click Submit to continue.</p><input type=\"submit\" value=\"Submit\"></noscript></form>\
+         <script>document.forms[0].submit();</script></body></html>",
+    );
+    html
+}
+
 fn head(title: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\

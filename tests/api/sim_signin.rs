@@ -345,9 +345,21 @@ async fn a_push_only_person_gets_the_strength_not_met_error_with_the_state_echoe
     );
     assert_eq!(query["state"], "state-123");
     assert!(!query.contains_key("code"));
-    let last = t.sim.sign_in_attempts().pop().unwrap();
-    assert!(!last.succeeded);
-    assert_eq!(last.error_code, 53003);
+    let attempts: Value = t
+        .http
+        .get(format!("{}/_sim/sign-in-attempts", t.sim.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let last = attempts["value"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["succeeded"], false);
+    assert_eq!(last["errorCode"], 53003);
+    assert_eq!(last["method"], "authenticatorPush");
+    assert_eq!(last["userId"], person.id.to_string());
+    assert_eq!(last["appId"], CLIENT_ID);
 }
 
 #[tokio::test]

@@ -13,4 +13,5 @@ pub mod graph;
 pub mod identity;
 pub mod population;
 pub mod server;
+pub mod signin;
 pub mod standalone;

@@ -400,6 +400,7 @@ async fn authenticate(
                 TokenRejection::UnknownKey | TokenRejection::Invalid => {
                     "Access token validation failure. Invalid audience."
                 }
+                TokenRejection::Expired => "Lifetime validation failed, the token is expired.",
             };
             let mut r = error(
                 &ids,

@@ -1,20 +1,25 @@
 //! Entra ID and Bot Framework identity: run-time RSA signing keys, the channel's OpenID
 //! metadata and JWKS (keys endorsed for `msteams`), Entra's per-tenant metadata and JWKS, and
-//! the client-credentials token endpoint with Entra's own error bodies.
+//! the client-credentials token endpoint with Entra's own error bodies, the authorization-code
+//! flow of the test sign-in app ([`authorize`]), and token expiry on demand.
 //!
 //! Issuers and audiences are the real ones (`https://api.botframework.com`,
 //! `https://sts.windows.net/{tenant}/`): only the URLs the bot fetches point here.
 
+mod authorize;
+mod page;
+
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine as _;
@@ -24,6 +29,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::clock::SimClock;
+use super::signin::SignInDirectory;
+
+pub use authorize::{AuthorizeResponse, CODE_LIFETIME, SignInAppError, TestSignInApp};
 
 /// Issuer of channel tokens (Teams → bot).
 pub const CHANNEL_ISSUER: &str = "https://api.botframework.com";
@@ -157,6 +165,10 @@ pub struct AccessClaims {
     pub exp: i64,
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Entra's unique token id; the simulator numbers its tokens in it (see
+    /// [`Identity::expire_tokens`]).
+    #[serde(default)]
+    pub uti: String,
 }
 
 /// Why a bearer token was refused by a simulated resource.
@@ -166,8 +178,10 @@ pub enum TokenRejection {
     Missing,
     #[error("the token is not signed by a published key")]
     UnknownKey,
-    #[error("the token is invalid: bad signature, expired, wrong issuer or audience")]
+    #[error("the token is invalid: bad signature, wrong issuer or audience")]
     Invalid,
+    #[error("the token has expired (or was expired through the control API)")]
+    Expired,
 }
 
 /// Entra and Bot Framework identity for one simulated tenant.
@@ -180,6 +194,14 @@ pub struct Identity {
     entra_keys: Mutex<KeySet>,
     clients: Mutex<HashMap<String, ClientApp>>,
     clock: Arc<SimClock>,
+    /// People and their ways to sign in, for the sign-in page.
+    directory: Option<Arc<dyn SignInDirectory>>,
+    test_apps: Mutex<HashMap<String, TestSignInApp>>,
+    flows: Mutex<authorize::Flows>,
+    /// Number of the next token issued (carried in its `uti`).
+    token_seq: AtomicU64,
+    /// Tokens numbered below this are expired.
+    expired_below: AtomicU64,
 }
 
 impl Identity {
@@ -199,7 +221,50 @@ impl Identity {
             unendorsed: Arc::new(SigningKey::generate()),
             entra_keys: Mutex::new(KeySet::generate()),
             clients: Mutex::new(HashMap::new()),
+            directory: None,
+            test_apps: Mutex::new(HashMap::new()),
+            flows: Mutex::new(authorize::Flows::default()),
+            token_seq: AtomicU64::new(1),
+            expired_below: AtomicU64::new(0),
         }
+    }
+
+    /// Lets the sign-in page find people and their sign-in options.
+    pub fn with_sign_in_directory(mut self, directory: Arc<dyn SignInDirectory>) -> Identity {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// The directory the sign-in page reads and records attempts in, if any.
+    pub fn sign_in_directory(&self) -> Option<&Arc<dyn SignInDirectory>> {
+        self.directory.as_ref()
+    }
+
+    /// A fresh `uti`: 16 bytes, base64url like Entra's, the first 8 the token's number.
+    fn next_uti(&self) -> String {
+        let seq = self.token_seq.fetch_add(1, Ordering::SeqCst);
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&seq.to_be_bytes());
+        bytes[8..].copy_from_slice(&rand::random::<[u8; 8]>());
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Every token issued so far is expired from now on, for every simulated resource; tokens
+    /// issued afterwards are not affected.
+    pub fn expire_tokens(&self) {
+        let next = self.token_seq.load(Ordering::SeqCst);
+        self.expired_below.fetch_max(next, Ordering::SeqCst);
+    }
+
+    /// Whether a token with this `uti` was issued before the last [`Identity::expire_tokens`].
+    fn is_expired_by_control(&self, uti: &str) -> bool {
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(uti) else {
+            return false;
+        };
+        let Ok(seq) = <[u8; 8]>::try_from(bytes.get(..8).unwrap_or_default()) else {
+            return false;
+        };
+        u64::from_be_bytes(seq) < self.expired_below.load(Ordering::SeqCst)
     }
 
     pub fn tenant_id(&self) -> &str {
@@ -318,7 +383,7 @@ impl Identity {
             "exp": now + ACCESS_TOKEN_LIFETIME_SECS,
             "aio": "sim", "appid": client.app_id, "appidacr": "1", "idp": issuer,
             "oid": uuid_for(&client.app_id), "sub": uuid_for(&client.app_id),
-            "tid": tid, "uti": uuid::Uuid::new_v4().simple().to_string(), "ver": "1.0",
+            "tid": tid, "uti": self.next_uti(), "ver": "1.0",
         });
         if !roles.is_empty() {
             claims["roles"] = json!(roles);
@@ -353,9 +418,16 @@ impl Identity {
             format!("https://sts.windows.net/{BOTFRAMEWORK_TENANT_ID}/"),
             format!("https://sts.windows.net/{}/", self.tenant_id),
         ]);
-        jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
             .map(|data| data.claims)
-            .map_err(|_| TokenRejection::Invalid)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenRejection::Expired,
+                _ => TokenRejection::Invalid,
+            })?;
+        if self.is_expired_by_control(&claims.uti) {
+            return Err(TokenRejection::Expired);
+        }
+        Ok(claims)
     }
 
     /// The tenant id an authority path names, if it is one this simulator serves.
@@ -553,6 +625,8 @@ pub fn routes(identity: Arc<Identity>) -> Router {
         )
         .route("/{tenant}/discovery/v2.0/keys", get(entra_keys))
         .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
+        .route("/{tenant}/login", post(sign_in_step))
         .with_state(identity)
 }
 
@@ -592,10 +666,45 @@ async fn token(
     Path(tenant): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    match identity.client_credentials(&tenant, &form) {
+    let result = if form.get("grant_type").map(String::as_str) == Some("authorization_code") {
+        identity.redeem_code(&tenant, &form)
+    } else {
+        identity.client_credentials(&tenant, &form)
+    };
+    match result {
         Ok(body) => Json(body).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+impl IntoResponse for AuthorizeResponse {
+    fn into_response(self) -> Response {
+        match self {
+            AuthorizeResponse::Page(status, html) => (status, Html(html)).into_response(),
+            // Entra answers 302 Found, not 303/307.
+            AuthorizeResponse::Redirect(url) => {
+                let mut response = Redirect::to(&url).into_response();
+                *response.status_mut() = StatusCode::FOUND;
+                response
+            }
+        }
+    }
+}
+
+async fn authorize(
+    State(identity): State<Arc<Identity>>,
+    Path(tenant): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    identity.authorize(&tenant, &query).into_response()
+}
+
+async fn sign_in_step(
+    State(identity): State<Arc<Identity>>,
+    Path(tenant): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    identity.sign_in_step(&tenant, &form).into_response()
 }
 
 #[cfg(test)]
@@ -653,6 +762,28 @@ mod tests {
             .verify_access_token(graph["access_token"].as_str().unwrap(), GRAPH_AUDIENCE)
             .unwrap();
         assert_eq!(claims.roles, vec!["User.Read.All"]);
+    }
+
+    #[test]
+    fn expiring_tokens_rejects_those_issued_before_and_not_after() {
+        let identity = identity();
+        let issue = || {
+            identity
+                .client_credentials(TENANT, &form("right", GRAPH_SCOPE))
+                .unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let old = issue();
+        assert!(identity.verify_access_token(&old, GRAPH_AUDIENCE).is_ok());
+        identity.expire_tokens();
+        assert_eq!(
+            identity.verify_access_token(&old, GRAPH_AUDIENCE),
+            Err(TokenRejection::Expired)
+        );
+        let fresh = issue();
+        assert!(identity.verify_access_token(&fresh, GRAPH_AUDIENCE).is_ok());
     }
 
     #[test]

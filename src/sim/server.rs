@@ -18,8 +18,9 @@ use super::clock::SimClock;
 use super::connector::{self, Connector, REGION_PATH};
 use super::fault::{self, FaultPlan, Faults, Surface};
 use super::graph::{self, Graph, GraphOptions};
-use super::identity::{self, ClientApp, Identity};
+use super::identity::{self, ClientApp, Identity, SignInAppError, TestSignInApp};
 use super::population::Population;
+use super::signin::{PopulationDirectory, SignInAttempt};
 
 /// The simulated organisation's Entra tenant id unless another is chosen.
 pub const DEFAULT_TENANT_ID: &str = "5f1c0b7e-3c1a-4f8e-9d7a-2b6c8e4f0a11";
@@ -73,12 +74,17 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind(options.bind).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let clock = Arc::new(SimClock::new());
-        let identity = Arc::new(Identity::new(
+        let mut identity = Identity::new(
             &base_url,
             &options.tenant_id,
             options.key_grace,
             clock.clone(),
-        ));
+        );
+        if let Some(population) = &options.population {
+            identity = identity
+                .with_sign_in_directory(Arc::new(PopulationDirectory::new(population.clone())));
+        }
+        let identity = Arc::new(identity);
         let graph = options.population.map(|population| {
             Arc::new(Graph::new(
                 &base_url,
@@ -168,6 +174,42 @@ impl Simulator {
         self.shared.identity.token_url(self.tenant_id())
     }
 
+    /// Registers the bot's test sign-in app: the authorization-code flow (with PKCE) at
+    /// `/{tenant}/oauth2/v2.0/authorize` behaves as if a Conditional Access policy requiring
+    /// the phishing-resistant MFA strength, with sign-in frequency every time, targets it;
+    /// `auth_contexts` (`c1`..`c25`) are satisfied only by phishing-resistant methods.
+    /// `secret` is `None` for a public client.
+    pub fn register_test_signin_app(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+        redirect_uris: &[&str],
+        auth_contexts: &[&str],
+    ) -> Result<(), SignInAppError> {
+        let app = TestSignInApp::new(client_id, secret, redirect_uris, auth_contexts)?;
+        self.shared.identity.register_test_signin_app(app);
+        Ok(())
+    }
+
+    /// The sign-in endpoint of the simulated tenant (`…/oauth2/v2.0/authorize`).
+    pub fn authorize_url(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/authorize",
+            self.base_url,
+            self.tenant_id()
+        )
+    }
+
+    /// Every attempt made on the sign-in page, oldest first (empty without a population).
+    pub fn sign_in_attempts(&self) -> Vec<SignInAttempt> {
+        sign_in_attempts_of(&self.shared)
+    }
+
+    /// Makes every token issued so far expired for Graph and the Bot Connector.
+    pub fn expire_tokens(&self) {
+        self.shared.identity.expire_tokens();
+    }
+
     /// Registers an app that may get tokens with this secret.
     pub fn register_app(&self, app_id: &str, secret: &str) {
         self.shared.identity.register_client(ClientApp {
@@ -240,7 +282,8 @@ impl Drop for Simulator {
 }
 
 /// All routes: identity at the root, the connector under its region path, control under
-/// `/_sim/`. Each surface has its own fault injection.
+/// `/_sim/` (keys, faults, transcripts, groups, reset, time, token expiry, the test sign-in
+/// app and its recorded sign-in attempts). Each surface has its own fault injection.
 fn router(shared: Shared) -> Router {
     let identity =
         identity::routes(shared.identity.clone()).layer(axum::middleware::from_fn_with_state(
@@ -254,6 +297,9 @@ fn router(shared: Shared) -> Router {
         ));
     let control = Router::new()
         .route("/_sim/keys/rotate", post(rotate_keys))
+        .route("/_sim/tokens/expire", post(expire_tokens))
+        .route("/_sim/apps/test-signin", post(register_test_signin_app))
+        .route("/_sim/sign-in-attempts", get(sign_in_attempts))
         .route(
             "/_sim/faults/{surface}",
             put(set_faults).delete(clear_faults),
@@ -294,6 +340,60 @@ async fn rotate_keys(State(shared): State<Shared>, body: Option<Json<RotateReque
         shared.identity.rotate_keys()
     };
     Json(json!({ "channelKid": kid })).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TestSignInAppRequest {
+    client_id: String,
+    /// Absent for a public client.
+    #[serde(default)]
+    secret: Option<String>,
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    auth_contexts: Vec<String>,
+}
+
+/// Registers the test sign-in app from outside (`passkey-pilot sim` runs the bot separately).
+async fn register_test_signin_app(
+    State(shared): State<Shared>,
+    Json(request): Json<TestSignInAppRequest>,
+) -> Response {
+    let uris: Vec<&str> = request.redirect_uris.iter().map(String::as_str).collect();
+    let contexts: Vec<&str> = request.auth_contexts.iter().map(String::as_str).collect();
+    match TestSignInApp::new(
+        &request.client_id,
+        request.secret.as_deref(),
+        &uris,
+        &contexts,
+    ) {
+        Ok(app) => {
+            shared.identity.register_test_signin_app(app);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn expire_tokens(State(shared): State<Shared>) -> Response {
+    shared.identity.expire_tokens();
+    Json(json!({ "expiredAt": jiff::Timestamp::now().to_string() })).into_response()
+}
+
+fn sign_in_attempts_of(shared: &Shared) -> Vec<SignInAttempt> {
+    shared
+        .identity
+        .sign_in_directory()
+        .map(|d| d.attempts())
+        .unwrap_or_default()
+}
+
+async fn sign_in_attempts(State(shared): State<Shared>) -> Response {
+    Json(json!({ "value": sign_in_attempts_of(&shared) })).into_response()
 }
 
 fn unknown_surface(raw: &str) -> Response {

@@ -10,5 +10,6 @@ mod helpers;
 mod manifest;
 mod robustness;
 mod sim;
+mod sim_signin;
 mod store;
 mod webhook;

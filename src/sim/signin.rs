@@ -1,0 +1,349 @@
+//! Who can sign in to the simulated tenant, and how: the ways a person can prove who they are
+//! (from their registered methods and devices) and a record of every interactive attempt.
+//!
+//! The sign-in page of [`super::identity`] reads people and their options only through
+//! [`SignInDirectory`], so it does not depend on how Graph stores the population (or on
+//! methods registered at run time there).
+
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::population::{MethodKind, PasskeyState, Person, Population};
+
+/// A person as the sign-in page needs them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInPerson {
+    /// Entra object id (`oid`).
+    pub id: String,
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub account_enabled: bool,
+}
+
+/// The kind of a way to sign in, as Entra's "Sign in another way" list groups them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SignInMethod {
+    /// A passkey on a phone or computer (Authenticator, iCloud Keychain, Google, Samsung).
+    Passkey,
+    /// A FIDO2 security key.
+    SecurityKey,
+    WindowsHelloForBusiness,
+    /// Password, then approve a notification in Microsoft Authenticator.
+    AuthenticatorPush,
+    /// Password, then a code sent by text message.
+    Sms,
+    /// Password alone.
+    Password,
+}
+
+impl SignInMethod {
+    /// Part of the built-in "Phishing-resistant MFA" strength (`fido2`,
+    /// `windowsHelloForBusiness`); every passkey counts as `fido2`.
+    pub fn is_phishing_resistant(self) -> bool {
+        matches!(
+            self,
+            SignInMethod::Passkey
+                | SignInMethod::SecurityKey
+                | SignInMethod::WindowsHelloForBusiness
+        )
+    }
+
+    /// `authenticationMethod` as sign-in logs name the step.
+    pub fn log_name(self) -> &'static str {
+        match self {
+            SignInMethod::Passkey => "Passkey",
+            SignInMethod::SecurityKey => "FIDO2 security key",
+            SignInMethod::WindowsHelloForBusiness => "Windows Hello for Business",
+            SignInMethod::AuthenticatorPush => "Mobile app notification",
+            SignInMethod::Sms => "Text message",
+            SignInMethod::Password => "Password",
+        }
+    }
+}
+
+/// Why an option that looks available cannot complete a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OptionFailure {
+    /// Registered in Entra, but the person deleted it from the phone: the phone has no
+    /// credential to offer.
+    PasskeyDeletedFromDevice,
+    /// The person no longer knows the Windows Hello PIN.
+    WhfbPinForgotten,
+}
+
+impl OptionFailure {
+    /// `failureReason` of the attempt.
+    pub fn reason(self) -> &'static str {
+        match self {
+            OptionFailure::PasskeyDeletedFromDevice => {
+                "The passkey was not found on the device: it was removed from the device but is still registered."
+            }
+            OptionFailure::WhfbPinForgotten => {
+                "Windows Hello for Business: the user could not enter the PIN."
+            }
+        }
+    }
+}
+
+/// One way a person can try to sign in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInOption {
+    /// Stable id the page posts back: `password`, or `<kind>:<method id>`.
+    pub id: String,
+    pub method: SignInMethod,
+    /// What the page shows, e.g. "Passkey in Microsoft Authenticator on iPhone 15".
+    pub label: String,
+    /// The device it lives on (display name), if it is bound to one.
+    pub device: Option<String>,
+    /// Set when trying this option will fail.
+    pub failure: Option<OptionFailure>,
+}
+
+/// One interactive sign-in attempt on the simulated sign-in page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInAttempt {
+    /// Client id of the app signed in to.
+    pub app_id: String,
+    pub user_id: String,
+    pub user_principal_name: String,
+    pub method: SignInMethod,
+    /// The option chosen ([`SignInOption::id`]).
+    pub option: String,
+    pub device: Option<String>,
+    /// The method worked and Conditional Access let the token be issued.
+    pub succeeded: bool,
+    /// Entra's error code (`0` on success).
+    pub error_code: u32,
+    pub failure_reason: Option<String>,
+    pub at: Timestamp,
+}
+
+/// People, their sign-in options, and the attempts made on the sign-in page.
+pub trait SignInDirectory: Send + Sync {
+    /// The person with this user principal name or object id.
+    fn find_person(&self, upn_or_id: &str) -> Option<SignInPerson>;
+    /// The ways this person can try to sign in, strongest first.
+    fn sign_in_options(&self, person_id: &str) -> Vec<SignInOption>;
+    /// Keeps an attempt.
+    fn record_attempt(&self, attempt: SignInAttempt);
+    /// Every attempt so far, oldest first.
+    fn attempts(&self) -> Vec<SignInAttempt>;
+}
+
+/// [`SignInDirectory`] over a generated population; attempts are kept in memory.
+pub struct PopulationDirectory {
+    population: Arc<Population>,
+    attempts: Mutex<Vec<SignInAttempt>>,
+}
+
+impl PopulationDirectory {
+    pub fn new(population: Arc<Population>) -> PopulationDirectory {
+        PopulationDirectory {
+            population,
+            attempts: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn person(&self, upn_or_id: &str) -> Option<&Person> {
+        self.population
+            .person(upn_or_id)
+            .or_else(|| self.population.by_upn(upn_or_id.trim()))
+    }
+
+    fn device_name(&self, index: u32) -> String {
+        self.population.devices[index as usize].display_name.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<SignInAttempt>> {
+        self.attempts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl SignInDirectory for PopulationDirectory {
+    fn find_person(&self, upn_or_id: &str) -> Option<SignInPerson> {
+        self.person(upn_or_id).map(|p| SignInPerson {
+            id: p.id.to_string(),
+            user_principal_name: p.user_principal_name.clone(),
+            display_name: p.display_name.clone(),
+            account_enabled: p.account_enabled,
+        })
+    }
+
+    fn sign_in_options(&self, person_id: &str) -> Vec<SignInOption> {
+        let Some(person) = self.person(person_id) else {
+            return Vec::new();
+        };
+        let mut options: Vec<SignInOption> = person
+            .methods
+            .iter()
+            .filter_map(|m| {
+                let (method, label, device, failure) = match &m.kind {
+                    MethodKind::Fido2 {
+                        passkey,
+                        device,
+                        state,
+                        ..
+                    } => {
+                        let device = device.map(|d| self.device_name(d));
+                        let failure = (*state == PasskeyState::DeletedFromDevice)
+                            .then_some(OptionFailure::PasskeyDeletedFromDevice);
+                        if passkey.is_security_key() {
+                            let label = format!("Security key ({})", passkey.model());
+                            (SignInMethod::SecurityKey, label, device, failure)
+                        } else {
+                            let label = match &device {
+                                Some(d) => format!("Passkey in {} on {d}", passkey.model()),
+                                None => format!("Passkey in {}", passkey.model()),
+                            };
+                            (SignInMethod::Passkey, label, device, failure)
+                        }
+                    }
+                    MethodKind::WindowsHelloForBusiness {
+                        device,
+                        pin_forgotten,
+                    } => {
+                        let name = self.device_name(*device);
+                        let failure = pin_forgotten.then_some(OptionFailure::WhfbPinForgotten);
+                        let label = format!("Windows Hello for Business on {name}");
+                        (
+                            SignInMethod::WindowsHelloForBusiness,
+                            label,
+                            Some(name),
+                            failure,
+                        )
+                    }
+                    MethodKind::MicrosoftAuthenticator { device, .. } => {
+                        let name = self.device_name(*device);
+                        let label =
+                            format!("Approve a request on my Microsoft Authenticator app ({name})");
+                        (SignInMethod::AuthenticatorPush, label, Some(name), None)
+                    }
+                    MethodKind::Phone { phone_number, .. } => {
+                        let label = format!("Text {}", masked(phone_number));
+                        (SignInMethod::Sms, label, None, None)
+                    }
+                    MethodKind::Password => return None,
+                };
+                Some(SignInOption {
+                    id: format!("{}:{}", option_prefix(method), m.id),
+                    method,
+                    label,
+                    device,
+                    failure,
+                })
+            })
+            .collect();
+        options.sort_by_key(|o| !o.method.is_phishing_resistant());
+        if person
+            .methods
+            .iter()
+            .any(|m| matches!(m.kind, MethodKind::Password))
+        {
+            options.push(SignInOption {
+                id: "password".to_owned(),
+                method: SignInMethod::Password,
+                label: "Use my password".to_owned(),
+                device: None,
+                failure: None,
+            });
+        }
+        options
+    }
+
+    fn record_attempt(&self, attempt: SignInAttempt) {
+        self.lock().push(attempt);
+    }
+
+    fn attempts(&self) -> Vec<SignInAttempt> {
+        self.lock().clone()
+    }
+}
+
+fn option_prefix(method: SignInMethod) -> &'static str {
+    match method {
+        SignInMethod::Passkey => "passkey",
+        SignInMethod::SecurityKey => "securityKey",
+        SignInMethod::WindowsHelloForBusiness => "whfb",
+        SignInMethod::AuthenticatorPush => "push",
+        SignInMethod::Sms => "sms",
+        SignInMethod::Password => "password",
+    }
+}
+
+/// `+XX XXXXXXXX12`: Entra shows only the last two digits of the number it texts.
+fn masked(phone_number: &str) -> String {
+    let digits: Vec<char> = phone_number.chars().filter(char::is_ascii_digit).collect();
+    let tail: String = digits[digits.len().saturating_sub(2)..].iter().collect();
+    let hidden = "X".repeat(digits.len().saturating_sub(4));
+    format!("+XX {hidden}{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory() -> PopulationDirectory {
+        PopulationDirectory::new(Arc::new(Population::generate(400, 7, Timestamp::now())))
+    }
+
+    #[test]
+    fn a_deleted_passkey_is_offered_but_marked_as_failing() {
+        let dir = directory();
+        let person = dir
+            .population
+            .people
+            .iter()
+            .find(|p| p.traits.passkey_deleted_from_phone)
+            .expect("someone deleted a passkey from the phone");
+        let options = dir.sign_in_options(&person.id.to_string());
+        let deleted = options
+            .iter()
+            .find(|o| o.failure == Some(OptionFailure::PasskeyDeletedFromDevice))
+            .expect("the deleted passkey is still offered");
+        assert_eq!(deleted.method, SignInMethod::Passkey);
+        assert!(deleted.device.is_some(), "{deleted:?}");
+        assert_eq!(options.last().unwrap().method, SignInMethod::Password);
+    }
+
+    #[test]
+    fn people_are_found_by_upn_in_any_case_or_by_object_id() {
+        let dir = directory();
+        let person = &dir.population.people[3];
+        let by_upn = dir
+            .find_person(&person.user_principal_name.to_uppercase())
+            .unwrap();
+        assert_eq!(by_upn.id, person.id.to_string());
+        assert_eq!(dir.find_person(&by_upn.id), Some(by_upn));
+        assert_eq!(dir.find_person("nobody@example.invalid"), None);
+    }
+
+    #[test]
+    fn phishing_resistant_options_come_first() {
+        let dir = directory();
+        for person in dir.population.people.iter().take(100) {
+            let options = dir.sign_in_options(&person.id.to_string());
+            let first_weak = options
+                .iter()
+                .position(|o| !o.method.is_phishing_resistant())
+                .unwrap_or(options.len());
+            assert!(
+                options[first_weak..]
+                    .iter()
+                    .all(|o| !o.method.is_phishing_resistant()),
+                "{options:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn texted_numbers_show_only_their_last_two_digits() {
+        assert_eq!(masked("+49 1512 3456789"), "+XX XXXXXXXXX89");
+    }
+}

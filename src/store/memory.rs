@@ -8,8 +8,8 @@ use tokio::sync::Mutex;
 
 use super::{
     Claim, ConversationRef, Effect, EffectCounts, EffectLease, EffectStatus, Event, Inbound,
-    NewEffect, NewEvent, SaveOutcome, StepWrite, Store, StoreError, StoredJourney,
-    lease_until_ms, stored_error, timestamp_from_ms,
+    NewEffect, NewEvent, SaveOutcome, StepWrite, Store, StoreError, StoredJourney, lease_until_ms,
+    stored_error, timestamp_from_ms,
 };
 use crate::ids::{AadObjectId, TenantId};
 

@@ -8,15 +8,15 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use sqlx::postgres::PgConnection;
-use sqlx::{AssertSqlSafe, PgPool};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, PgPool};
 
 use super::{
     Claim, ConversationRef, EFFECT_COLUMNS, Effect, EffectColumns, EffectCounts, EffectLease,
     EffectStatus, Event, Inbound, NewEffect, NewEvent, RefColumns, SaveOutcome, StepWrite, Store,
-    StoreError, StoredJourney, conversation_ref_from_columns, effect_from_columns,
-    lease_until_ms, stored_error, timestamp_from_ms,
+    StoreError, StoredJourney, conversation_ref_from_columns, effect_from_columns, lease_until_ms,
+    stored_error, timestamp_from_ms,
 };
 use crate::ids::{AadObjectId, TenantId};
 
@@ -357,13 +357,12 @@ impl Store for PostgresStore {
              WHERE id IN (SELECT id FROM due) \
              RETURNING {EFFECT_COLUMNS}"
         );
-        let rows: Vec<EffectColumns<Json<serde_json::Value>>> =
-            sqlx::query_as(AssertSqlSafe(sql))
-                .bind(now.as_millisecond())
-                .bind(lease_until_ms(now, lease))
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<EffectColumns<Json<serde_json::Value>>> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(now.as_millisecond())
+            .bind(lease_until_ms(now, lease))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
         let mut claimed = rows
             .into_iter()
             .map(effect_from_row)
@@ -424,12 +423,11 @@ impl Store for PostgresStore {
              WHERE tenant_id = $1 AND aad_object_id = $2 AND status IN ('pending', 'failed') \
              ORDER BY id"
         );
-        let rows: Vec<EffectColumns<Json<serde_json::Value>>> =
-            sqlx::query_as(AssertSqlSafe(sql))
-                .bind(tenant_id.as_str())
-                .bind(aad_object_id.as_str())
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<EffectColumns<Json<serde_json::Value>>> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tenant_id.as_str())
+            .bind(aad_object_id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(effect_from_row).collect()
     }
 

@@ -23,8 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     Claim, ConversationRef, EFFECT_COLUMNS, Effect, EffectColumns, EffectCounts, EffectLease,
     EffectStatus, Event, Inbound, NewEffect, NewEvent, RefColumns, SaveOutcome, StepWrite, Store,
-    StoreError, StoredJourney, conversation_ref_from_columns, effect_from_columns,
-    lease_until_ms, stored_error, timestamp_from_ms,
+    StoreError, StoredJourney, conversation_ref_from_columns, effect_from_columns, lease_until_ms,
+    stored_error, timestamp_from_ms,
 };
 use crate::ids::{AadObjectId, TenantId};
 
@@ -511,9 +511,8 @@ impl Store for SqliteStore {
         .await?;
         row.map(|(state, version, updated_at_ms)| {
             Ok(StoredJourney {
-                state: serde_json::from_str(&state).map_err(|e| {
-                    StoreError::Corrupt(format!("journey state is not JSON: {e}"))
-                })?,
+                state: serde_json::from_str(&state)
+                    .map_err(|e| StoreError::Corrupt(format!("journey state is not JSON: {e}")))?,
                 version,
                 updated_at: timestamp_from_ms(updated_at_ms)?,
             })

@@ -322,6 +322,10 @@ pub trait Store: Send + Sync + 'static {
     /// (or whose lease ended by `now`), earliest due first: each is leased until
     /// `now + lease` and its attempt count incremented. Two workers, even in two replicas,
     /// never hold the same effect at once.
+    ///
+    /// An effect that keeps being claimed without finishing (its executor crashes) shows it
+    /// in `attempts`; the worker decides when to give up ([`Store::fail_effect`] without a
+    /// retry time makes it dead).
     async fn claim_effects(
         &self,
         now: Timestamp,
@@ -329,8 +333,21 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Effect>, StoreError>;
 
+    /// Claims, as [`Store::claim_effects`] does, those of the effects `ids` that are open, due
+    /// and not leased: the engine runs a step's effects right after saving them (the ids
+    /// from [`SaveOutcome::Saved`]) instead of waiting for the worker; whatever it cannot
+    /// claim, or does not finish, the worker carries out later. Ordered by id.
+    async fn claim_effects_by_id(
+        &self,
+        ids: &[i64],
+        now: Timestamp,
+        lease: SignedDuration,
+    ) -> Result<Vec<Effect>, StoreError>;
+
     /// Marks the effect done, only if `lease` is its latest claim and the effect is still
-    /// open and leased; returns whether it did (`false`: someone else holds it now).
+    /// open and leased; returns whether it did (`false`: someone else holds it now, or it
+    /// was finished already). A lease that ran out but was not claimed again still counts:
+    /// the work was done and nobody else started it.
     async fn complete_effect(&self, lease: EffectLease) -> Result<bool, StoreError>;
 
     /// Records a failed attempt by the holder of `lease` (same rule as

@@ -68,6 +68,20 @@ impl Inner {
     }
 }
 
+/// Whether a claim at `now` may take the effect: open, due and not leased.
+fn claimable(e: &Effect, now: Timestamp) -> bool {
+    e.status.is_open()
+        && e.effect.not_before <= now
+        && e.lease_until.is_none_or(|until| until <= now)
+}
+
+/// Claims the effect until `until`; returns the claimed copy.
+fn lease_to(e: &mut Effect, until: Timestamp) -> Effect {
+    e.attempts += 1;
+    e.lease_until = Some(until);
+    e.clone()
+}
+
 #[async_trait]
 impl Store for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -221,26 +235,35 @@ impl Store for MemoryStore {
         lease: SignedDuration,
         limit: u32,
     ) -> Result<Vec<Effect>, StoreError> {
-        let mut inner = self.inner.lock().await;
         let until = timestamp_from_ms(lease_until_ms(now, lease))?;
+        let mut inner = self.inner.lock().await;
         let mut due: Vec<&mut Effect> = inner
             .effects
             .iter_mut()
-            .filter(|e| {
-                e.status.is_open()
-                    && e.effect.not_before <= now
-                    && e.lease_until.is_none_or(|until| until <= now)
-            })
+            .filter(|e| claimable(e, now))
             .collect();
         due.sort_by_key(|e| (e.effect.not_before, e.id));
         Ok(due
             .into_iter()
             .take(limit as usize)
-            .map(|e| {
-                e.attempts += 1;
-                e.lease_until = Some(until);
-                e.clone()
-            })
+            .map(|e| lease_to(e, until))
+            .collect())
+    }
+
+    async fn claim_effects_by_id(
+        &self,
+        ids: &[i64],
+        now: Timestamp,
+        lease: SignedDuration,
+    ) -> Result<Vec<Effect>, StoreError> {
+        let until = timestamp_from_ms(lease_until_ms(now, lease))?;
+        let wanted: HashSet<i64> = ids.iter().copied().collect();
+        let mut inner = self.inner.lock().await;
+        Ok(inner
+            .effects
+            .iter_mut()
+            .filter(|e| wanted.contains(&e.id) && claimable(e, now))
+            .map(|e| lease_to(e, until))
             .collect())
     }
 

@@ -79,6 +79,24 @@ fn effect_from_row(row: EffectColumns<Json<serde_json::Value>>) -> Result<Effect
     effect_from_columns(row, |Json(payload)| Ok(payload))
 }
 
+/// The statement that claims effects: open, due (`$1` is now), not leased, narrowed by
+/// `selection` (more conditions, ordering, limit); leases them until `$2`. SKIP LOCKED: a
+/// replica claiming at the same moment passes over the rows this one has locked instead of
+/// waiting for them or claiming them too.
+fn claim_sql(selection: &str) -> String {
+    format!(
+        "WITH due AS ( \
+             SELECT id FROM effects \
+             WHERE status IN ('pending', 'failed') AND not_before_ms <= $1 \
+                 AND (lease_until_ms IS NULL OR lease_until_ms <= $1) \
+             {selection} \
+             FOR UPDATE SKIP LOCKED) \
+         UPDATE effects SET attempts = attempts + 1, lease_until_ms = $2 \
+         WHERE id IN (SELECT id FROM due) \
+         RETURNING {EFFECT_COLUMNS}"
+    )
+}
+
 pub struct PostgresStore {
     pool: PgPool,
 }
@@ -344,19 +362,7 @@ impl Store for PostgresStore {
         lease: SignedDuration,
         limit: u32,
     ) -> Result<Vec<Effect>, StoreError> {
-        // SKIP LOCKED: a replica claiming at the same moment passes over the rows this one
-        // has locked instead of waiting for them or claiming them too.
-        let sql = format!(
-            "WITH due AS ( \
-                 SELECT id FROM effects \
-                 WHERE status IN ('pending', 'failed') AND not_before_ms <= $1 \
-                     AND (lease_until_ms IS NULL OR lease_until_ms <= $1) \
-                 ORDER BY not_before_ms, id LIMIT $3 \
-                 FOR UPDATE SKIP LOCKED) \
-             UPDATE effects SET attempts = attempts + 1, lease_until_ms = $2 \
-             WHERE id IN (SELECT id FROM due) \
-             RETURNING {EFFECT_COLUMNS}"
-        );
+        let sql = claim_sql("ORDER BY not_before_ms, id LIMIT $3");
         let rows: Vec<EffectColumns<Json<serde_json::Value>>> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(now.as_millisecond())
             .bind(lease_until_ms(now, lease))
@@ -368,6 +374,30 @@ impl Store for PostgresStore {
             .map(effect_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by_key(|e| (e.effect.not_before, e.id));
+        Ok(claimed)
+    }
+
+    async fn claim_effects_by_id(
+        &self,
+        ids: &[i64],
+        now: Timestamp,
+        lease: SignedDuration,
+    ) -> Result<Vec<Effect>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = claim_sql("AND id = ANY($3)");
+        let rows: Vec<EffectColumns<Json<serde_json::Value>>> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(now.as_millisecond())
+            .bind(lease_until_ms(now, lease))
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut claimed = rows
+            .into_iter()
+            .map(effect_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by_key(|e| e.id);
         Ok(claimed)
     }
 

@@ -196,6 +196,21 @@ fn effect_from_row(row: EffectColumns<String>) -> Result<Effect, StoreError> {
     })
 }
 
+/// The statement that claims effects: open, due (`?1` is now), not leased, narrowed by
+/// `selection` (more conditions, ordering, limit); leases them until `?2`. One statement on
+/// the single writer connection, so two claims never interleave.
+fn claim_sql(selection: &str) -> String {
+    format!(
+        "UPDATE effects SET attempts = attempts + 1, lease_until_ms = ?2 \
+         WHERE id IN ( \
+             SELECT id FROM effects \
+             WHERE status IN ('pending', 'failed') AND not_before_ms <= ?1 \
+                 AND (lease_until_ms IS NULL OR lease_until_ms <= ?1) \
+             {selection}) \
+         RETURNING {EFFECT_COLUMNS}"
+    )
+}
+
 /// Copies the WAL back into the database file every second, beside the writer (a passive
 /// checkpoint never blocks it). Ends when the store is dropped.
 async fn checkpoint(readers: SqlitePool, claims: mpsc::Sender<ClaimJob>) {
@@ -572,16 +587,7 @@ impl Store for SqliteStore {
         lease: SignedDuration,
         limit: u32,
     ) -> Result<Vec<Effect>, StoreError> {
-        // One statement on the single writer connection: claims never interleave.
-        let sql = format!(
-            "UPDATE effects SET attempts = attempts + 1, lease_until_ms = ?2 \
-             WHERE id IN ( \
-                 SELECT id FROM effects \
-                 WHERE status IN ('pending', 'failed') AND not_before_ms <= ?1 \
-                     AND (lease_until_ms IS NULL OR lease_until_ms <= ?1) \
-                 ORDER BY not_before_ms, id LIMIT ?3) \
-             RETURNING {EFFECT_COLUMNS}"
-        );
+        let sql = claim_sql("ORDER BY not_before_ms, id LIMIT ?3");
         let rows: Vec<EffectColumns<String>> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(now.as_millisecond())
             .bind(lease_until_ms(now, lease))
@@ -593,6 +599,31 @@ impl Store for SqliteStore {
             .map(effect_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by_key(|e| (e.effect.not_before, e.id));
+        Ok(claimed)
+    }
+
+    async fn claim_effects_by_id(
+        &self,
+        ids: &[i64],
+        now: Timestamp,
+        lease: SignedDuration,
+    ) -> Result<Vec<Effect>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The ids travel as one JSON array, whatever their number.
+        let sql = claim_sql("AND id IN (SELECT value FROM json_each(?3))");
+        let rows: Vec<EffectColumns<String>> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(now.as_millisecond())
+            .bind(lease_until_ms(now, lease))
+            .bind(serde_json::Value::from(ids).to_string())
+            .fetch_all(&self.writer)
+            .await?;
+        let mut claimed = rows
+            .into_iter()
+            .map(effect_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by_key(|e| e.id);
         Ok(claimed)
     }
 

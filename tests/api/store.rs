@@ -380,6 +380,7 @@ macro_rules! conformance_tests {
             effects_not_due_yet_are_not_claimed,
             a_failed_effect_retries_then_goes_dead,
             open_effects_are_listed_per_person_and_counted_by_status,
+            claiming_by_id_takes_only_the_named_effects_that_are_due_and_free,
         );
         conformance_tests!(@each $with; conformance;
             ping_answers,

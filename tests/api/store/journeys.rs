@@ -594,6 +594,65 @@ pub async fn open_effects_are_listed_per_person_and_counted_by_status(store: Arc
     );
 }
 
+pub async fn claiming_by_id_takes_only_the_named_effects_that_are_due_and_free(
+    store: Arc<dyn Store>,
+) {
+    // Long enough that nothing claimed here is free again within the check.
+    const HOLD: SignedDuration = SignedDuration::from_hours(1);
+    let step_effects = vec![
+        effect(1, "card.send", at(0), None),
+        effect(1, "group.add", at(0), None),
+        effect(1, "graph.recheck", at(60_000), None),
+    ];
+    let outcome = store
+        .save_step(&step(1, None, "ready", step_effects, vec![]))
+        .await
+        .unwrap();
+    let SaveOutcome::Saved { effect_ids, .. } = outcome else {
+        panic!("step not saved");
+    };
+    let [card, group, recheck] = effect_ids[..] else {
+        panic!("three effects expected, got {effect_ids:?}");
+    };
+    let someone_else = store
+        .enqueue_effect(&effect(2, "card.send", at(0), None))
+        .await
+        .unwrap()
+        .unwrap();
+    // A worker got to the group addition first.
+    let by_worker = store
+        .claim_effects_by_id(&[group], at(0), HOLD)
+        .await
+        .unwrap();
+    assert_eq!(by_worker.len(), 1);
+
+    let claimed = store
+        .claim_effects_by_id(&[recheck, group, card, 9_999], at(1_000), HOLD)
+        .await
+        .unwrap();
+    let claimed: Vec<(i64, i64)> = claimed.iter().map(|e| (e.id, e.attempts)).collect();
+    assert_eq!(claimed, [(card, 1)]);
+    assert!(
+        store
+            .claim_effects_by_id(&[], at(1_000), HOLD)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The rest is left to the worker: the other person's effect now, the recheck when due.
+    let rest = store.claim_effects(at(1_000), HOLD, 10).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [someone_else]
+    );
+    let due_later = store.claim_effects(at(60_000), HOLD, 10).await.unwrap();
+    assert_eq!(
+        due_later.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [recheck]
+    );
+}
+
 /// A step with an effect and an event for person 1, first of its journey.
 fn first_step_with_effect_and_event() -> StepWrite {
     step(

@@ -199,10 +199,12 @@ fn stored_error(error: &str) -> String {
     error.chars().take(MAX_ERROR_CHARS).collect()
 }
 
-/// The end of a lease taken at `now` for `lease`, in UTC milliseconds.
+/// The end of a lease taken at `now` for `lease`, in UTC milliseconds; an absurdly long
+/// lease ends at the last representable second instead of overflowing.
 fn lease_until_ms(now: Timestamp, lease: SignedDuration) -> i64 {
     now.as_millisecond()
         .saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+        .min(Timestamp::MAX.as_second() * 1_000)
 }
 
 /// Where and how to reach one person's 1:1 chat with the bot (for replies and proactive
@@ -499,4 +501,45 @@ fn effect_from_columns<P>(
         lease_until: lease_until_ms.map(timestamp_from_ms).transpose()?,
         last_error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_failure_text_is_cut_to_its_limit_on_character_boundaries() {
+        let long = "é".repeat(MAX_ERROR_CHARS + 10);
+        let stored = stored_error(&long);
+        assert_eq!(stored.chars().count(), MAX_ERROR_CHARS);
+        assert_eq!(stored_error("Graph answered 503"), "Graph answered 503");
+    }
+
+    #[test]
+    fn effect_statuses_round_trip_through_their_stored_names() {
+        for status in [
+            EffectStatus::Pending,
+            EffectStatus::Failed,
+            EffectStatus::Done,
+            EffectStatus::Dead,
+        ] {
+            assert_eq!(EffectStatus::parse(status.as_str()).unwrap(), status);
+        }
+        assert!(matches!(
+            EffectStatus::parse("sent"),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn a_lease_too_long_to_represent_ends_at_the_last_representable_second() {
+        let now = Timestamp::from_millisecond(1_750_000_000_000).unwrap();
+        assert_eq!(
+            lease_until_ms(now, SignedDuration::from_secs(30)),
+            1_750_000_030_000
+        );
+        let forever = lease_until_ms(now, SignedDuration::MAX);
+        assert_eq!(forever, Timestamp::MAX.as_second() * 1_000);
+        assert!(timestamp_from_ms(forever).is_ok());
+    }
 }

@@ -1,12 +1,16 @@
 //! An in-memory store: the reference behaviour in one mutex, for unit tests and `memory://`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Mutex;
 
-use super::{Claim, ConversationRef, Event, Inbound, NewEvent, Store, StoreError};
+use super::{
+    Claim, ConversationRef, Effect, EffectCounts, EffectLease, EffectStatus, Event, Inbound,
+    NewEffect, NewEvent, SaveOutcome, StepWrite, Store, StoreError, StoredJourney, lease_until_ms,
+    stored_error, timestamp_from_ms,
+};
 use crate::ids::{AadObjectId, TenantId};
 
 #[derive(Default)]
@@ -20,6 +24,10 @@ struct Inner {
     activities: HashMap<(String, String), Timestamp>,
     refs: HashMap<(String, String), ConversationRef>,
     events: Vec<Event>,
+    journeys: HashMap<(String, String), StoredJourney>,
+    /// The outbox; an effect's id is its position + 1.
+    effects: Vec<Effect>,
+    idempotency_keys: HashSet<String>,
 }
 
 impl Inner {
@@ -31,6 +39,47 @@ impl Inner {
         });
         id
     }
+
+    /// Inserts an effect unless its idempotency key exists; returns its id if inserted.
+    fn enqueue(&mut self, effect: &NewEffect) -> Option<i64> {
+        if let Some(key) = &effect.idempotency_key
+            && !self.idempotency_keys.insert(key.clone())
+        {
+            return None;
+        }
+        let id = self.effects.len() as i64 + 1;
+        self.effects.push(Effect {
+            id,
+            effect: effect.clone(),
+            status: EffectStatus::Pending,
+            attempts: 0,
+            lease_until: None,
+            last_error: None,
+        });
+        Some(id)
+    }
+
+    /// The effect `lease` names, if that claim is still its latest and it is open and leased.
+    fn held(&mut self, lease: EffectLease) -> Option<&mut Effect> {
+        let index = usize::try_from(lease.id.checked_sub(1)?).ok()?;
+        self.effects.get_mut(index).filter(|e| {
+            e.attempts == lease.attempt && e.status.is_open() && e.lease_until.is_some()
+        })
+    }
+}
+
+/// Whether a claim at `now` may take the effect: open, due and not leased.
+fn claimable(e: &Effect, now: Timestamp) -> bool {
+    e.status.is_open()
+        && e.effect.not_before <= now
+        && e.lease_until.is_none_or(|until| until <= now)
+}
+
+/// Claims the effect until `until`; returns the claimed copy.
+fn lease_to(e: &mut Effect, until: Timestamp) -> Effect {
+    e.attempts += 1;
+    e.lease_until = Some(until);
+    e.clone()
 }
 
 #[async_trait]
@@ -130,5 +179,151 @@ impl Store for MemoryStore {
             .collect();
         out.reverse();
         Ok(out)
+    }
+
+    async fn load_journey(
+        &self,
+        tenant_id: &TenantId,
+        aad_object_id: &AadObjectId,
+    ) -> Result<Option<StoredJourney>, StoreError> {
+        Ok(self
+            .inner
+            .lock()
+            .await
+            .journeys
+            .get(&(tenant_id.to_string(), aad_object_id.to_string()))
+            .cloned())
+    }
+
+    async fn save_step(&self, step: &StepWrite) -> Result<SaveOutcome, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let key = (step.tenant_id.to_string(), step.aad_object_id.to_string());
+        let stored = inner.journeys.get(&key).map(|j| j.version);
+        if stored != step.expected_version {
+            return Ok(SaveOutcome::Conflict);
+        }
+        let version = step.expected_version.map_or(1, |v| v + 1);
+        inner.journeys.insert(
+            key,
+            StoredJourney {
+                state: step.state.clone(),
+                version,
+                updated_at: step.at,
+            },
+        );
+        let effect_ids = step
+            .effects
+            .iter()
+            .filter_map(|e| inner.enqueue(e))
+            .collect();
+        for event in &step.events {
+            inner.append(event);
+        }
+        Ok(SaveOutcome::Saved {
+            version,
+            effect_ids,
+        })
+    }
+
+    async fn enqueue_effect(&self, effect: &NewEffect) -> Result<Option<i64>, StoreError> {
+        Ok(self.inner.lock().await.enqueue(effect))
+    }
+
+    async fn claim_effects(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Effect>, StoreError> {
+        let until = timestamp_from_ms(lease_until_ms(now, lease))?;
+        let mut inner = self.inner.lock().await;
+        let mut due: Vec<&mut Effect> = inner
+            .effects
+            .iter_mut()
+            .filter(|e| claimable(e, now))
+            .collect();
+        due.sort_by_key(|e| (e.effect.not_before, e.id));
+        Ok(due
+            .into_iter()
+            .take(limit as usize)
+            .map(|e| lease_to(e, until))
+            .collect())
+    }
+
+    async fn claim_effects_by_id(
+        &self,
+        ids: &[i64],
+        now: Timestamp,
+        lease: SignedDuration,
+    ) -> Result<Vec<Effect>, StoreError> {
+        let until = timestamp_from_ms(lease_until_ms(now, lease))?;
+        let wanted: HashSet<i64> = ids.iter().copied().collect();
+        let mut inner = self.inner.lock().await;
+        Ok(inner
+            .effects
+            .iter_mut()
+            .filter(|e| wanted.contains(&e.id) && claimable(e, now))
+            .map(|e| lease_to(e, until))
+            .collect())
+    }
+
+    async fn complete_effect(&self, lease: EffectLease) -> Result<bool, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let Some(effect) = inner.held(lease) else {
+            return Ok(false);
+        };
+        effect.status = EffectStatus::Done;
+        effect.lease_until = None;
+        Ok(true)
+    }
+
+    async fn fail_effect(
+        &self,
+        lease: EffectLease,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let Some(effect) = inner.held(lease) else {
+            return Ok(false);
+        };
+        effect.lease_until = None;
+        effect.last_error = Some(stored_error(error));
+        match retry_at {
+            Some(at) => {
+                effect.status = EffectStatus::Failed;
+                effect.effect.not_before = at;
+            }
+            None => effect.status = EffectStatus::Dead,
+        }
+        Ok(true)
+    }
+
+    async fn pending_effects_for(
+        &self,
+        tenant_id: &TenantId,
+        aad_object_id: &AadObjectId,
+    ) -> Result<Vec<Effect>, StoreError> {
+        Ok(self
+            .inner
+            .lock()
+            .await
+            .effects
+            .iter()
+            .filter(|e| {
+                e.status.is_open()
+                    && &e.effect.tenant_id == tenant_id
+                    && &e.effect.aad_object_id == aad_object_id
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn effect_counts(&self) -> Result<EffectCounts, StoreError> {
+        let mut counts = EffectCounts::default();
+        for e in &self.inner.lock().await.effects {
+            counts.add(e.status, 1);
+        }
+        Ok(counts)
     }
 }

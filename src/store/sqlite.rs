@@ -12,7 +12,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
+use sqlx::AssertSqlSafe;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -20,8 +21,10 @@ use sqlx::sqlite::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Claim, ConversationRef, Event, Inbound, NewEvent, RefColumns, Store, StoreError,
-    conversation_ref_from_columns, timestamp_from_ms,
+    Claim, ConversationRef, EFFECT_COLUMNS, Effect, EffectColumns, EffectCounts, EffectLease,
+    EffectStatus, Event, Inbound, NewEffect, NewEvent, RefColumns, SaveOutcome, StepWrite, Store,
+    StoreError, StoredJourney, conversation_ref_from_columns, effect_from_columns, lease_until_ms,
+    stored_error, timestamp_from_ms,
 };
 use crate::ids::{AadObjectId, TenantId};
 
@@ -161,6 +164,51 @@ async fn insert_event(conn: &mut SqliteConnection, e: &NewEvent) -> Result<i64, 
     .fetch_one(conn)
     .await?;
     Ok(id)
+}
+
+/// Inserts an effect unless its idempotency key exists; returns its id if inserted.
+async fn insert_effect(
+    conn: &mut SqliteConnection,
+    e: &NewEffect,
+) -> Result<Option<i64>, StoreError> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO effects \
+             (tenant_id, aad_object_id, kind, payload, created_at_ms, not_before_ms, idempotency_key) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+    )
+    .bind(e.tenant_id.as_str())
+    .bind(e.aad_object_id.as_str())
+    .bind(&e.kind)
+    .bind(e.payload.to_string())
+    .bind(e.created_at.as_millisecond())
+    .bind(e.not_before.as_millisecond())
+    .bind(e.idempotency_key.as_deref())
+    .fetch_optional(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Rebuilds an effect from a row selected with `EFFECT_COLUMNS`.
+fn effect_from_row(row: EffectColumns<String>) -> Result<Effect, StoreError> {
+    effect_from_columns(row, |payload| {
+        serde_json::from_str(&payload).map_err(|e| e.to_string())
+    })
+}
+
+/// The statement that claims effects: open, due (`?1` is now), not leased, narrowed by
+/// `selection` (more conditions, ordering, limit); leases them until `?2`. One statement on
+/// the single writer connection, so two claims never interleave.
+fn claim_sql(selection: &str) -> String {
+    format!(
+        "UPDATE effects SET attempts = attempts + 1, lease_until_ms = ?2 \
+         WHERE id IN ( \
+             SELECT id FROM effects \
+             WHERE status IN ('pending', 'failed') AND not_before_ms <= ?1 \
+                 AND (lease_until_ms IS NULL OR lease_until_ms <= ?1) \
+             {selection}) \
+         RETURNING {EFFECT_COLUMNS}"
+    )
 }
 
 /// Copies the WAL back into the database file every second, beside the writer (a passive
@@ -461,6 +509,194 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn load_journey(
+        &self,
+        tenant_id: &TenantId,
+        aad_object_id: &AadObjectId,
+    ) -> Result<Option<StoredJourney>, StoreError> {
+        let row: Option<(String, i64, i64)> = sqlx::query_as(
+            "SELECT state, version, updated_at_ms FROM journeys \
+             WHERE tenant_id = ?1 AND aad_object_id = ?2",
+        )
+        .bind(tenant_id.as_str())
+        .bind(aad_object_id.as_str())
+        .fetch_optional(&self.readers)
+        .await?;
+        row.map(|(state, version, updated_at_ms)| {
+            Ok(StoredJourney {
+                state: serde_json::from_str(&state)
+                    .map_err(|e| StoreError::Corrupt(format!("journey state is not JSON: {e}")))?,
+                version,
+                updated_at: timestamp_from_ms(updated_at_ms)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn save_step(&self, step: &StepWrite) -> Result<SaveOutcome, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let version = step.expected_version.map_or(1, |v| v + 1);
+        // The update's condition `version = ?4 - 1` is "the stored version is the expected one".
+        let sql = match step.expected_version {
+            None => {
+                "INSERT INTO journeys (tenant_id, aad_object_id, state, version, updated_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (tenant_id, aad_object_id) DO NOTHING"
+            }
+            Some(_) => {
+                "UPDATE journeys SET state = ?3, version = ?4, updated_at_ms = ?5 \
+                 WHERE tenant_id = ?1 AND aad_object_id = ?2 AND version = ?4 - 1"
+            }
+        };
+        let written = sqlx::query(sql)
+            .bind(step.tenant_id.as_str())
+            .bind(step.aad_object_id.as_str())
+            .bind(step.state.to_string())
+            .bind(version)
+            .bind(step.at.as_millisecond())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if written != 1 {
+            tx.rollback().await?;
+            return Ok(SaveOutcome::Conflict);
+        }
+        let mut effect_ids = Vec::with_capacity(step.effects.len());
+        for effect in &step.effects {
+            effect_ids.extend(insert_effect(&mut tx, effect).await?);
+        }
+        for event in &step.events {
+            insert_event(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(SaveOutcome::Saved {
+            version,
+            effect_ids,
+        })
+    }
+
+    async fn enqueue_effect(&self, effect: &NewEffect) -> Result<Option<i64>, StoreError> {
+        insert_effect(&mut *self.writer.acquire().await?, effect).await
+    }
+
+    async fn claim_effects(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Effect>, StoreError> {
+        let sql = claim_sql("ORDER BY not_before_ms, id LIMIT ?3");
+        let rows: Vec<EffectColumns<String>> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(now.as_millisecond())
+            .bind(lease_until_ms(now, lease))
+            .bind(i64::from(limit))
+            .fetch_all(&self.writer)
+            .await?;
+        let mut claimed = rows
+            .into_iter()
+            .map(effect_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by_key(|e| (e.effect.not_before, e.id));
+        Ok(claimed)
+    }
+
+    async fn claim_effects_by_id(
+        &self,
+        ids: &[i64],
+        now: Timestamp,
+        lease: SignedDuration,
+    ) -> Result<Vec<Effect>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The ids travel as one JSON array, whatever their number.
+        let sql = claim_sql("AND id IN (SELECT value FROM json_each(?3))");
+        let rows: Vec<EffectColumns<String>> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(now.as_millisecond())
+            .bind(lease_until_ms(now, lease))
+            .bind(serde_json::Value::from(ids).to_string())
+            .fetch_all(&self.writer)
+            .await?;
+        let mut claimed = rows
+            .into_iter()
+            .map(effect_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by_key(|e| e.id);
+        Ok(claimed)
+    }
+
+    async fn complete_effect(&self, lease: EffectLease) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE effects SET status = 'done', lease_until_ms = NULL \
+             WHERE id = ?1 AND attempts = ?2 AND status IN ('pending', 'failed') \
+                 AND lease_until_ms IS NOT NULL",
+        )
+        .bind(lease.id)
+        .bind(lease.attempt)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
+    async fn fail_effect(
+        &self,
+        lease: EffectLease,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        let status = if retry_at.is_some() {
+            EffectStatus::Failed
+        } else {
+            EffectStatus::Dead
+        };
+        let failed = sqlx::query(
+            "UPDATE effects SET status = ?3, not_before_ms = COALESCE(?4, not_before_ms), \
+                 lease_until_ms = NULL, last_error = ?5 \
+             WHERE id = ?1 AND attempts = ?2 AND status IN ('pending', 'failed') \
+                 AND lease_until_ms IS NOT NULL",
+        )
+        .bind(lease.id)
+        .bind(lease.attempt)
+        .bind(status.as_str())
+        .bind(retry_at.map(|t| t.as_millisecond()))
+        .bind(stored_error(error))
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(failed == 1)
+    }
+
+    async fn pending_effects_for(
+        &self,
+        tenant_id: &TenantId,
+        aad_object_id: &AadObjectId,
+    ) -> Result<Vec<Effect>, StoreError> {
+        let sql = format!(
+            "SELECT {EFFECT_COLUMNS} FROM effects \
+             WHERE tenant_id = ?1 AND aad_object_id = ?2 AND status IN ('pending', 'failed') \
+             ORDER BY id"
+        );
+        let rows: Vec<EffectColumns<String>> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tenant_id.as_str())
+            .bind(aad_object_id.as_str())
+            .fetch_all(&self.readers)
+            .await?;
+        rows.into_iter().map(effect_from_row).collect()
+    }
+
+    async fn effect_counts(&self) -> Result<EffectCounts, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM effects GROUP BY status")
+                .fetch_all(&self.readers)
+                .await?;
+        let mut counts = EffectCounts::default();
+        for (status, n) in rows {
+            counts.add(EffectStatus::parse(&status)?, n as u64);
+        }
+        Ok(counts)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The store conformance suite: every check in `conformance` runs against each backend
 //! (`store::sqlite::…`, `store::sqlite_in_memory::…`, `store::postgres::…`,
-//! `store::memory::…`), followed by the checks that need engine-specific SQL.
+//! `store::memory::…`), followed by the checks that need engine-specific SQL. The journey and
+//! outbox checks live in `store/journeys.rs`.
 
 use std::sync::Arc;
 
@@ -12,6 +13,8 @@ use passkey_pilot::store::{
 use serde_json::json;
 
 use crate::databases;
+
+mod journeys;
 
 /// How long an activity claim lasts in these tests.
 const TTL: SignedDuration = SignedDuration::from_mins(10);
@@ -366,7 +369,20 @@ mod conformance {
 /// that hands the check a fresh store of one engine.
 macro_rules! conformance_tests {
     ($with:path) => {
-        conformance_tests!(@each $with;
+        conformance_tests!(@each $with; journeys;
+            a_saved_journey_loads_with_its_state_version_and_time,
+            a_step_and_its_effects_are_saved_together_or_not_at_all,
+            a_stale_version_is_refused_and_writes_nothing,
+            concurrent_steps_from_one_version_save_exactly_once,
+            an_idempotency_key_is_written_once,
+            two_workers_never_claim_the_same_effect,
+            an_expired_lease_is_claimed_again_and_the_old_holder_cannot_complete_it,
+            effects_not_due_yet_are_not_claimed,
+            a_failed_effect_retries_then_goes_dead,
+            open_effects_are_listed_per_person_and_counted_by_status,
+            claiming_by_id_takes_only_the_named_effects_that_are_due_and_free,
+        );
+        conformance_tests!(@each $with; conformance;
             ping_answers,
             duplicate_activity_is_claimed_once,
             duplicate_claim_stores_nothing,
@@ -384,11 +400,11 @@ macro_rules! conformance_tests {
             appended_events_keep_their_data_and_increasing_ids,
         );
     };
-    (@each $with:path; $($check:ident),* $(,)?) => {
+    (@each $with:path; $checks:ident; $($check:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $check() {
-                $with(super::conformance::$check).await;
+                $with(super::$checks::$check).await;
             }
         )*
     };
@@ -480,7 +496,7 @@ mod sqlite {
     async fn migrate_is_idempotent() {
         let file = SqliteFile::new();
         let applied = store::migrate(&file.url).await.unwrap();
-        assert_eq!(applied, 1);
+        assert_eq!(applied, 2);
         assert_eq!(store::migrate(&file.url).await.unwrap(), applied);
     }
 
@@ -602,7 +618,7 @@ mod postgres {
     async fn migrate_is_idempotent() {
         in_postgres_schema(|schema| async move {
             let applied = store::migrate(&schema.url).await.unwrap();
-            assert_eq!(applied, 1);
+            assert_eq!(applied, 2);
             assert_eq!(store::migrate(&schema.url).await.unwrap(), applied);
         })
         .await;

@@ -139,9 +139,7 @@ impl ReadinessConfig {
     /// The rules with the bot's own test app among the ignored apps.
     pub fn effective_rules(&self) -> crate::readiness::Rules {
         let mut rules = self.rules.clone();
-        if !self.test_app_id.is_empty()
-            && rules.ignored_app(&self.test_app_id).is_none()
-        {
+        if !self.test_app_id.is_empty() && rules.ignored_app(&self.test_app_id).is_none() {
             rules.ignored_apps.push(crate::readiness::IgnoredApp {
                 app_id: self.test_app_id.clone(),
                 name: "passkey-pilot test sign-in".into(),
@@ -767,10 +765,14 @@ mod tests {
         assert_eq!(r.min_chromium_cross_device, 108);
         assert_eq!(r.max_whfb_per_shared_device, 10);
         assert_eq!(
-            r.provider("90A3CCDF-635C-4729-A248-9B709135078F").map(|p| p.kind),
+            r.provider("90A3CCDF-635C-4729-A248-9B709135078F")
+                .map(|p| p.kind),
             Some(crate::readiness::ProviderKind::AuthenticatorIos)
         );
-        assert!(r.ignored_app("19db86c3-b2b9-44cc-b339-36da233a3be2").is_some());
+        assert!(
+            r.ignored_app("19db86c3-b2b9-44cc-b339-36da233a3be2")
+                .is_some()
+        );
         assert_eq!(*r, crate::readiness::Rules::default());
         assert!(c.readiness.target().target_group_id.is_none());
     }
@@ -784,7 +786,10 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("`readiness.target_group_id`"), "{err}");
-        assert!(err.contains("PASSKEY_PILOT__READINESS__TARGET_GROUP_ID"), "{err}");
+        assert!(
+            err.contains("PASSKEY_PILOT__READINESS__TARGET_GROUP_ID"),
+            "{err}"
+        );
         let (c, _) = load_from(
             None,
             env(&[
@@ -792,7 +797,10 @@ mod tests {
                     "PASSKEY_PILOT__READINESS__TEST_APP_ID",
                     "AAAAAAAA-1111-2222-3333-444444444444",
                 ),
-                ("PASSKEY_PILOT__READINESS__RULES__MIN_IOS_AUTHENTICATOR", "18"),
+                (
+                    "PASSKEY_PILOT__READINESS__RULES__MIN_IOS_AUTHENTICATOR",
+                    "18",
+                ),
             ]),
         )
         .unwrap();

@@ -58,19 +58,29 @@ pub fn assess(
             ignored_sign_ins += 1;
             continue;
         }
-        let acc = devices.entry(facts.key.clone()).or_insert_with(|| DeviceAcc::new(s.at));
+        let acc = devices
+            .entry(facts.key.clone())
+            .or_insert_with(|| DeviceAcc::new(s.at));
         acc.add(&facts, s.at, s.device.display_name.as_deref());
     }
 
     // Evidence whose passkey model only matches blocked passkeys is stale: the policy changed.
     let blocked_models: BTreeSet<String> = held
         .iter()
-        .filter_map(|h| h.credential.model.as_ref().map(|m| (m, h.credential.blocked.is_some())))
-        .fold(BTreeMap::new(), |mut acc: BTreeMap<String, bool>, (m, blocked)| {
-            let e = acc.entry(m.to_ascii_lowercase()).or_insert(true);
-            *e &= blocked;
-            acc
+        .filter_map(|h| {
+            h.credential
+                .model
+                .as_ref()
+                .map(|m| (m, h.credential.blocked.is_some()))
         })
+        .fold(
+            BTreeMap::new(),
+            |mut acc: BTreeMap<String, bool>, (m, blocked)| {
+                let e = acc.entry(m.to_ascii_lowercase()).or_insert(true);
+                *e &= blocked;
+                acc
+            },
+        )
         .into_iter()
         .filter_map(|(m, all_blocked)| all_blocked.then_some(m))
         .collect();
@@ -152,7 +162,10 @@ pub fn assess(
     }
 }
 
-fn person_verdict(devices: &[DeviceAssessment], registration: &RegistrationSummary) -> PersonVerdict {
+fn person_verdict(
+    devices: &[DeviceAssessment],
+    registration: &RegistrationSummary,
+) -> PersonVerdict {
     if devices.is_empty() {
         return PersonVerdict::NotYet {
             reasons: vec![NotYetReason::NoSignInsInWindow],
@@ -210,14 +223,18 @@ fn registration(person: &PersonSnapshot, held: &[Held], rules: &Rules) -> Regist
         match e.result {
             AuditResult::Success => out.last_success = out.last_success.max(Some(e.at)),
             AuditResult::Failure | AuditResult::Timeout => {
-                let newer = out.last_failure.as_ref().is_none_or(|f| {
-                    (e.at, &e.aaguid, &e.reason) > (f.at, &f.aaguid, &f.reason)
-                });
+                let newer = out
+                    .last_failure
+                    .as_ref()
+                    .is_none_or(|f| (e.at, &e.aaguid, &e.reason) > (f.at, &f.aaguid, &f.reason));
                 if newer {
                     let aaguid = e.aaguid.as_ref().map(|a| a.trim().to_ascii_lowercase());
                     out.last_failure = Some(RegistrationFailure {
                         at: e.at,
-                        provider: aaguid.as_deref().and_then(|a| rules.provider(a)).map(|p| p.kind),
+                        provider: aaguid
+                            .as_deref()
+                            .and_then(|a| rules.provider(a))
+                            .map(|p| p.kind),
                         aaguid,
                         reason: e.reason.clone(),
                     });
@@ -474,7 +491,9 @@ impl Ctx<'_> {
             }
         }
         match b.family {
-            Some(OsFamily::Windows) if h.credential.kind == CredentialKind::WindowsHelloForBusiness => {
+            Some(OsFamily::Windows)
+                if h.credential.kind == CredentialKind::WindowsHelloForBusiness =>
+            {
                 d.os.family == OsFamily::Windows
                     && d.os.trust_type.is_none_or(|t| t.is_joined())
                     && d.os.registered
@@ -493,12 +512,21 @@ impl Ctx<'_> {
     }
 
     /// A phone passkey through the QR/Bluetooth flow on this computer and channel.
-    fn cross_device(&self, d: &Dev<'_>, channel: Channel, major: Option<u32>) -> Option<Vec<Caveat>> {
+    fn cross_device(
+        &self,
+        d: &Dev<'_>,
+        channel: Channel,
+        major: Option<u32>,
+    ) -> Option<Vec<Caveat>> {
         let r = self.rules;
         match (d.os.family, channel) {
             (_, Channel::DeviceLogon) => None,
             (OsFamily::Windows, c) => {
-                if d.os.windows.as_ref().is_some_and(|w| w.build >= r.windows_cross_device_all_apps_build) {
+                if d.os
+                    .windows
+                    .as_ref()
+                    .is_some_and(|w| w.build >= r.windows_cross_device_all_apps_build)
+                {
                     return Some(vec![Caveat::NeedsBluetooth]);
                 }
                 match c {
@@ -523,12 +551,21 @@ impl Ctx<'_> {
         }
     }
 
-    fn serves(&self, h: &Held, d: &Dev<'_>, bound: bool, channel: Channel, major: Option<u32>) -> bool {
+    fn serves(
+        &self,
+        h: &Held,
+        d: &Dev<'_>,
+        bound: bool,
+        channel: Channel,
+        major: Option<u32>,
+    ) -> bool {
         let r = self.rules;
         let fam = d.os.family;
         if channel == Channel::DeviceLogon {
             return match h.credential.kind {
-                CredentialKind::WindowsHelloForBusiness | CredentialKind::PlatformCredential => bound,
+                CredentialKind::WindowsHelloForBusiness | CredentialKind::PlatformCredential => {
+                    bound
+                }
                 CredentialKind::Passkey {
                     provider: ProviderKind::SecurityKey,
                     ..
@@ -541,7 +578,9 @@ impl Ctx<'_> {
         match h.credential.kind {
             CredentialKind::WindowsHelloForBusiness | CredentialKind::PlatformCredential => bound,
             CredentialKind::Passkey { provider, .. } => match provider {
-                ProviderKind::AuthenticatorIos | ProviderKind::AuthenticatorAndroid => bound || cross(),
+                ProviderKind::AuthenticatorIos | ProviderKind::AuthenticatorAndroid => {
+                    bound || cross()
+                }
                 ProviderKind::WindowsHello | ProviderKind::MacPlatformCredential => bound,
                 ProviderKind::BrowserPlatform => bound && browser(&[Client::Chrome, Client::Edge]),
                 ProviderKind::AppleSynced => match fam {
@@ -555,15 +594,24 @@ impl Ctx<'_> {
                 },
                 ProviderKind::GoogleSynced => match fam {
                     OsFamily::Android => self.at_least(d, r.min_android_synced) != Some(false),
-                    OsFamily::Windows | OsFamily::MacOs | OsFamily::Linux if browser(&[Client::Chrome]) => true,
+                    OsFamily::Windows | OsFamily::MacOs | OsFamily::Linux
+                        if browser(&[Client::Chrome]) =>
+                    {
+                        true
+                    }
                     _ => cross(),
                 },
                 ProviderKind::SamsungSynced => {
                     (fam == OsFamily::Android
-                        && d.os.manufacturer.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("samsung")))
+                        && d.os
+                            .manufacturer
+                            .as_deref()
+                            .is_some_and(|m| m.eq_ignore_ascii_case("samsung")))
                         || cross()
                 }
-                ProviderKind::OtherSynced => fam.is_mobile() || matches!(channel, Channel::Browser { .. }),
+                ProviderKind::OtherSynced => {
+                    fam.is_mobile() || matches!(channel, Channel::Browser { .. })
+                }
                 ProviderKind::SecurityKey => match fam {
                     OsFamily::Windows | OsFamily::MacOs | OsFamily::Ios | OsFamily::Android => true,
                     OsFamily::Linux => matches!(channel, Channel::Browser { .. }),
@@ -573,11 +621,21 @@ impl Ctx<'_> {
         }
     }
 
-    fn unused_hint(&self, d: &Dev<'_>, acc: &DeviceAcc, covered_by: &[usize], names: &[String]) -> UnusedHint {
+    fn unused_hint(
+        &self,
+        d: &Dev<'_>,
+        acc: &DeviceAcc,
+        covered_by: &[usize],
+        names: &[String],
+    ) -> UnusedHint {
         let creds: Vec<&Held> = covered_by.iter().map(|i| &self.held[*i]).collect();
-        fn pick<'h>(v: Vec<&'h Held>) -> Option<&'h Held> {
+        fn pick(v: Vec<&Held>) -> Option<&Held> {
             v.into_iter().max_by_key(|h| {
-                (h.credential.last_used, h.credential.created, h.credential.kind)
+                (
+                    h.credential.last_used,
+                    h.credential.created,
+                    h.credential.kind,
+                )
             })
         }
         let bound: Vec<&Held> = creds
@@ -606,7 +664,12 @@ impl Ctx<'_> {
     }
 
     /// Options and problems for the channels no usable credential or sign-in covers.
-    fn needs(&self, d: &Dev<'_>, uncovered: &[(Channel, Option<u32>)], phone: Option<ProviderKind>) -> DeviceVerdict {
+    fn needs(
+        &self,
+        d: &Dev<'_>,
+        uncovered: &[(Channel, Option<u32>)],
+        phone: Option<ProviderKind>,
+    ) -> DeviceVerdict {
         let cands = self.candidates(d, uncovered, phone);
         let mut incompatible: Option<(IncompatibleReason, Vec<Remedy>)> = None;
         let mut ask: BTreeSet<Question> = BTreeSet::new();
@@ -654,7 +717,7 @@ impl Ctx<'_> {
                 )
             })
             .collect();
-        options.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        options.sort_by_key(|o| (o.0, o.1));
         DeviceVerdict::NeedsPasskey {
             options: options.into_iter().map(|(_, _, o)| o).collect(),
         }
@@ -669,8 +732,14 @@ impl Ctx<'_> {
         phone: Option<ProviderKind>,
     ) -> ChannelNeed {
         let r = self.rules;
-        let covering: Vec<&Candidate> = cands.iter().filter(|c| c.covers.contains(&channel)).collect();
-        if covering.iter().any(|c| c.option != PasskeyOption::SecurityKey) {
+        let covering: Vec<&Candidate> = cands
+            .iter()
+            .filter(|c| c.covers.contains(&channel))
+            .collect();
+        if covering
+            .iter()
+            .any(|c| c.option != PasskeyOption::SecurityKey)
+        {
             return ChannelNeed::Options;
         }
         let fam = d.os.family;
@@ -680,7 +749,9 @@ impl Ctx<'_> {
             OsFamily::Ios | OsFamily::Android if ver.is_none() => {
                 return ChannelNeed::Ask(Question::OsVersion);
             }
-            OsFamily::Windows if d.os.windows.is_none() && phone.is_some() && channel != Channel::DeviceLogon => {
+            OsFamily::Windows
+                if d.os.windows.is_none() && phone.is_some() && channel != Channel::DeviceLogon =>
+            {
                 return ChannelNeed::Ask(Question::WindowsVersion);
             }
             _ => {}
@@ -704,7 +775,8 @@ impl Ctx<'_> {
                 })
             }
             OsFamily::Android => {
-                let listed = r.android_model_needs(d.os.manufacturer.as_deref(), d.os.model.as_deref());
+                let listed =
+                    r.android_model_needs(d.os.manufacturer.as_deref(), d.os.model.as_deref());
                 let needs = listed.unwrap_or(0).max(r.min_android_authenticator);
                 if self.at_least(d, needs) == Some(false) {
                     remedies.push(Remedy::UpgradeOs {
@@ -717,14 +789,20 @@ impl Ctx<'_> {
                         remedies.push(Remedy::AllowSyncedPasskeys);
                     }
                     Some(match (listed, &d.os.model) {
-                        (Some(n), Some(model)) if n > r.min_android_authenticator && self.at_least(d, r.min_android_authenticator) == Some(true) => {
+                        (Some(n), Some(model))
+                            if n > r.min_android_authenticator
+                                && self.at_least(d, r.min_android_authenticator) == Some(true) =>
+                        {
                             IncompatibleReason::AndroidModelNeedsUpdate {
                                 model: model.clone(),
                                 version: ver,
                                 needs: n,
                             }
                         }
-                        _ => IncompatibleReason::AndroidTooOld { version: ver, needs },
+                        _ => IncompatibleReason::AndroidTooOld {
+                            version: ver,
+                            needs,
+                        },
                     })
                 } else {
                     None
@@ -772,10 +850,7 @@ impl Ctx<'_> {
                 ChannelNeed::Incompatible(reason, remedies)
             }
             (None, false) => {
-                let block = self
-                    .eff
-                    .can_register(ProviderKind::SecurityKey)
-                    .err();
+                let block = self.eff.can_register(ProviderKind::SecurityKey).err();
                 let reason = if fam == OsFamily::Linux || block.is_some() {
                     IncompatibleReason::PolicyAllowsNoOption { block }
                 } else {
@@ -786,32 +861,54 @@ impl Ctx<'_> {
         }
     }
 
-    fn candidates(&self, d: &Dev<'_>, uncovered: &[(Channel, Option<u32>)], phone: Option<ProviderKind>) -> Vec<Candidate> {
+    fn candidates(
+        &self,
+        d: &Dev<'_>,
+        uncovered: &[(Channel, Option<u32>)],
+        phone: Option<ProviderKind>,
+    ) -> Vec<Candidate> {
         let r = self.rules;
         let eff = self.eff;
         let all: Vec<Channel> = uncovered.iter().map(|(c, _)| *c).collect();
-        let apps_and_browsers: Vec<Channel> = all.iter().copied().filter(|c| *c != Channel::DeviceLogon).collect();
+        let apps_and_browsers: Vec<Channel> = all
+            .iter()
+            .copied()
+            .filter(|c| *c != Channel::DeviceLogon)
+            .collect();
         let mut out = Vec::new();
-        let name = |k: ProviderKind| r.provider_of_kind(k).map(|p| p.name.clone()).unwrap_or_default();
-        let shared_busy = d.os.shared
-            && d.os.people_signing_in.is_none_or(|n| n > r.max_whfb_per_shared_device);
-        let security_key = |covers: Vec<Channel>, caveats: Vec<Caveat>, out: &mut Vec<Candidate>| {
-            if eff.can_register(ProviderKind::SecurityKey).is_ok() && !covers.is_empty() {
-                out.push(Candidate {
-                    option: PasskeyOption::SecurityKey,
-                    caveats,
-                    covers,
-                    rank: if shared_busy { -1 } else { 5 },
-                });
-            }
+        let name = |k: ProviderKind| {
+            r.provider_of_kind(k)
+                .map(|p| p.name.clone())
+                .unwrap_or_default()
         };
+        let shared_busy = d.os.shared
+            && d.os
+                .people_signing_in
+                .is_none_or(|n| n > r.max_whfb_per_shared_device);
+        let security_key =
+            |covers: Vec<Channel>, caveats: Vec<Caveat>, out: &mut Vec<Candidate>| {
+                if eff.can_register(ProviderKind::SecurityKey).is_ok() && !covers.is_empty() {
+                    out.push(Candidate {
+                        option: PasskeyOption::SecurityKey,
+                        caveats,
+                        covers,
+                        rank: if shared_busy { -1 } else { 5 },
+                    });
+                }
+            };
         match d.os.family {
             OsFamily::Ios | OsFamily::Android => {
                 let ios = d.os.family == OsFamily::Ios;
                 let (auth_kind, auth_min, synced_kind, synced_min) = if ios {
-                    (ProviderKind::AuthenticatorIos, r.min_ios_authenticator, ProviderKind::AppleSynced, r.min_ios_synced)
+                    (
+                        ProviderKind::AuthenticatorIos,
+                        r.min_ios_authenticator,
+                        ProviderKind::AppleSynced,
+                        r.min_ios_synced,
+                    )
                 } else {
-                    let listed = r.android_model_needs(d.os.manufacturer.as_deref(), d.os.model.as_deref());
+                    let listed =
+                        r.android_model_needs(d.os.manufacturer.as_deref(), d.os.model.as_deref());
                     (
                         ProviderKind::AuthenticatorAndroid,
                         listed.unwrap_or(0).max(r.min_android_authenticator),
@@ -825,18 +922,25 @@ impl Ctx<'_> {
                 }
                 if self.at_least(d, auth_min) == Some(true) && eff.can_register(auth_kind).is_ok() {
                     let mut c = caveats.clone();
-                    let samsung = d.os.manufacturer.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("samsung"));
+                    let samsung =
+                        d.os.manufacturer
+                            .as_deref()
+                            .is_some_and(|m| m.eq_ignore_ascii_case("samsung"));
                     if !ios && samsung && self.major(d) == Some(14) {
                         c.push(Caveat::SamsungProviderMayIntercept);
                     }
                     out.push(Candidate {
-                        option: PasskeyOption::AuthenticatorPasskey { on_this_device: true },
+                        option: PasskeyOption::AuthenticatorPasskey {
+                            on_this_device: true,
+                        },
                         caveats: c,
                         covers: all.clone(),
                         rank: 0,
                     });
                 }
-                if self.at_least(d, synced_min) == Some(true) && eff.can_register(synced_kind).is_ok() {
+                if self.at_least(d, synced_min) == Some(true)
+                    && eff.can_register(synced_kind).is_ok()
+                {
                     out.push(Candidate {
                         option: PasskeyOption::SyncedPasskey {
                             provider: synced_kind,
@@ -852,11 +956,17 @@ impl Ctx<'_> {
             OsFamily::Windows => {
                 let joined = d.os.trust_type.is_some_and(|t| t.is_joined());
                 let whfb_room = !(d.os.shared
-                    && d.os.people_signing_in.is_some_and(|n| n > r.max_whfb_per_shared_device));
+                    && d.os
+                        .people_signing_in
+                        .is_some_and(|n| n > r.max_whfb_per_shared_device));
                 if joined && whfb_room {
                     out.push(Candidate {
                         option: PasskeyOption::WindowsHelloForBusiness,
-                        caveats: if d.os.shared { vec![Caveat::SharedDevice] } else { vec![] },
+                        caveats: if d.os.shared {
+                            vec![Caveat::SharedDevice]
+                        } else {
+                            vec![]
+                        },
                         covers: all.clone(),
                         rank: 2,
                     });
@@ -874,7 +984,11 @@ impl Ctx<'_> {
                     });
                 }
                 self.chrome_synced(uncovered, &mut out);
-                let caveats = if d.os.shared { vec![Caveat::SharedDevice] } else { vec![] };
+                let caveats = if d.os.shared {
+                    vec![Caveat::SharedDevice]
+                } else {
+                    vec![]
+                };
                 security_key(all.clone(), caveats, &mut out);
             }
             OsFamily::MacOs => {
@@ -897,7 +1011,13 @@ impl Ctx<'_> {
                         .iter()
                         .copied()
                         .filter(|c| {
-                            matches!(c, Channel::App | Channel::Browser { browser: Client::Safari | Client::Chrome | Client::Edge })
+                            matches!(
+                                c,
+                                Channel::App
+                                    | Channel::Browser {
+                                        browser: Client::Safari | Client::Chrome | Client::Edge
+                                    }
+                            )
                         })
                         .collect();
                     if !covers.is_empty() {
@@ -916,7 +1036,11 @@ impl Ctx<'_> {
             }
             OsFamily::Linux => {
                 self.chrome_synced(uncovered, &mut out);
-                let browsers: Vec<Channel> = all.iter().copied().filter(|c| matches!(c, Channel::Browser { .. })).collect();
+                let browsers: Vec<Channel> = all
+                    .iter()
+                    .copied()
+                    .filter(|c| matches!(c, Channel::Browser { .. }))
+                    .collect();
                 security_key(browsers, vec![], &mut out);
             }
             OsFamily::Other => {}
@@ -924,7 +1048,13 @@ impl Ctx<'_> {
         out
     }
 
-    fn phone_nearby(&self, d: &Dev<'_>, uncovered: &[(Channel, Option<u32>)], phone: Option<ProviderKind>, out: &mut Vec<Candidate>) {
+    fn phone_nearby(
+        &self,
+        d: &Dev<'_>,
+        uncovered: &[(Channel, Option<u32>)],
+        phone: Option<ProviderKind>,
+        out: &mut Vec<Candidate>,
+    ) {
         let Some(kind) = phone else { return };
         if self.eff.can_register(kind).is_err() {
             return;
@@ -941,7 +1071,9 @@ impl Ctx<'_> {
             .collect();
         if !covers.is_empty() {
             out.push(Candidate {
-                option: PasskeyOption::AuthenticatorPasskey { on_this_device: false },
+                option: PasskeyOption::AuthenticatorPasskey {
+                    on_this_device: false,
+                },
                 caveats: caveats.into_iter().collect(),
                 covers,
                 rank: 1,
@@ -953,7 +1085,14 @@ impl Ctx<'_> {
         let covers: Vec<Channel> = uncovered
             .iter()
             .map(|(c, _)| *c)
-            .filter(|c| matches!(c, Channel::Browser { browser: Client::Chrome }))
+            .filter(|c| {
+                matches!(
+                    c,
+                    Channel::Browser {
+                        browser: Client::Chrome
+                    }
+                )
+            })
             .collect();
         if !covers.is_empty() && self.eff.can_register(ProviderKind::GoogleSynced).is_ok() {
             out.push(Candidate {
@@ -996,29 +1135,45 @@ fn capable_phone(
         .iter()
         .filter(|h| h.credential.blocked.is_none())
         .filter_map(|h| match h.credential.kind {
-            CredentialKind::Passkey { provider, .. } if provider.is_authenticator() => Some(provider),
+            CredentialKind::Passkey { provider, .. } if provider.is_authenticator() => {
+                Some(provider)
+            }
             _ => None,
         })
         .min();
     if held.is_some() {
         return held;
     }
-    let capable = |family: OsFamily, version: Option<&Version>, manufacturer: Option<&str>, model: Option<&str>| {
+    let capable = |family: OsFamily,
+                   version: Option<&Version>,
+                   manufacturer: Option<&str>,
+                   model: Option<&str>| {
         let v = version.map(Version::major)?;
         match family {
             OsFamily::Ios if v >= r.min_ios_authenticator => Some(ProviderKind::AuthenticatorIos),
             OsFamily::Android => {
-                let needs = r.android_model_needs(manufacturer, model).unwrap_or(0).max(r.min_android_authenticator);
+                let needs = r
+                    .android_model_needs(manufacturer, model)
+                    .unwrap_or(0)
+                    .max(r.min_android_authenticator);
                 (v >= needs).then_some(ProviderKind::AuthenticatorAndroid)
             }
             _ => None,
         }
     };
-    let from_used = facts
-        .iter()
-        .filter_map(|(_, _, os)| capable(os.family, os.version.as_ref(), os.manufacturer.as_deref(), os.model.as_deref()));
+    let from_used = facts.iter().filter_map(|(_, _, os)| {
+        capable(
+            os.family,
+            os.version.as_ref(),
+            os.manufacturer.as_deref(),
+            os.model.as_deref(),
+        )
+    });
     let from_registered = snapshot.devices.iter().filter_map(|d| {
-        let version = d.operating_system_version.as_deref().and_then(Version::parse);
+        let version = d
+            .operating_system_version
+            .as_deref()
+            .and_then(Version::parse);
         capable(
             OsFamily::from_graph(&d.operating_system),
             version.as_ref(),

@@ -88,8 +88,18 @@ pub(crate) fn collect(
         }
     }
     held.sort_by(|a, b| {
-        (a.credential.kind, &a.credential.created, &a.credential.aaguid, &a.credential.display_name)
-            .cmp(&(b.credential.kind, &b.credential.created, &b.credential.aaguid, &b.credential.display_name))
+        (
+            a.credential.kind,
+            &a.credential.created,
+            &a.credential.aaguid,
+            &a.credential.display_name,
+        )
+            .cmp(&(
+                b.credential.kind,
+                &b.credential.created,
+                &b.credential.aaguid,
+                &b.credential.display_name,
+            ))
     });
     (held, summary)
 }
@@ -161,7 +171,10 @@ fn from_method(m: &AuthMethod, rules: &Rules, held: &mut Vec<Held>, summary: &mu
             });
         }
         AuthMethod::WindowsHello(w) => {
-            let mut c = base(CredentialKind::WindowsHelloForBusiness, MethodSource::MethodList);
+            let mut c = base(
+                CredentialKind::WindowsHelloForBusiness,
+                MethodSource::MethodList,
+            );
             c.display_name = w.display_name.clone();
             c.created = Some(w.created);
             c.last_used = w.last_used;

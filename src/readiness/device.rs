@@ -101,7 +101,10 @@ impl SignInFacts {
                 Some(c) if c.eq_ignore_ascii_case("Browser") => Channel::Browser {
                     browser: browser.unwrap_or(Client::OtherBrowser),
                 },
-                Some(c) if c.to_ascii_lowercase().starts_with("mobile apps and desktop") => {
+                Some(c)
+                    if c.to_ascii_lowercase()
+                        .starts_with("mobile apps and desktop") =>
+                {
                     Channel::App
                 }
                 _ => match browser {
@@ -188,7 +191,10 @@ fn ua_browser(ua: &str) -> (Option<Client>, Option<u32>) {
                 .ok()
         })
     };
-    if let Some(v) = major_after("Edg/").or_else(|| major_after("EdgA/")).or_else(|| major_after("EdgiOS/")) {
+    if let Some(v) = major_after("Edg/")
+        .or_else(|| major_after("EdgA/"))
+        .or_else(|| major_after("EdgiOS/"))
+    {
         return (Some(Client::Edge), Some(v));
     }
     if let Some(v) = major_after("Firefox/") {
@@ -260,7 +266,10 @@ impl UaPlatform {
                     .take_while(|c| c.is_ascii_digit() || *c == '_' || *c == '.')
                     .collect();
                 let version = Version::parse(&raw);
-                let token = format!("iOS {}", version.as_ref().map(|v| v.to_string()).unwrap_or_default());
+                let token = format!(
+                    "iOS {}",
+                    version.as_ref().map(|v| v.to_string()).unwrap_or_default()
+                );
                 return UaPlatform {
                     os: OsFamily::Ios,
                     token,
@@ -376,14 +385,25 @@ mod tests {
 
     #[test]
     fn a_registered_device_is_keyed_by_its_device_id_in_lower_case() {
-        let f = SignInFacts::of(&sign_in("x", "Browser", "Edge 130.0.0", "Windows 10", "ABC-1"));
+        let f = SignInFacts::of(&sign_in(
+            "x",
+            "Browser",
+            "Edge 130.0.0",
+            "Windows 10",
+            "ABC-1",
+        ));
         assert_eq!(
             f.key,
             DeviceKey::Registered {
                 device_id: "abc-1".into()
             }
         );
-        assert_eq!(f.channel, Channel::Browser { browser: Client::Edge });
+        assert_eq!(
+            f.channel,
+            Channel::Browser {
+                browser: Client::Edge
+            }
+        );
         assert_eq!(f.browser_major, Some(130));
     }
 
@@ -397,7 +417,14 @@ mod tests {
             "",
         ));
         assert_eq!(app.channel, Channel::App);
-        assert!(matches!(app.key, DeviceKey::Unregistered { client: Client::App, os: OsFamily::Windows, .. }));
+        assert!(matches!(
+            app.key,
+            DeviceKey::Unregistered {
+                client: Client::App,
+                os: OsFamily::Windows,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -84,7 +84,10 @@ impl PasskeyPolicy {
     }
 
     /// The profiles that apply to one person, or why none does.
-    pub(crate) fn for_person(&self, person: &PersonSnapshot) -> Result<Vec<&PasskeyProfile>, PolicyBlock> {
+    pub(crate) fn for_person(
+        &self,
+        person: &PersonSnapshot,
+    ) -> Result<Vec<&PasskeyProfile>, PolicyBlock> {
         if !self.enabled {
             return Err(PolicyBlock::MethodDisabled);
         }
@@ -183,7 +186,10 @@ impl EffectivePolicy<'_> {
         aaguid: Option<&str>,
         kind: Option<ProviderKind>,
     ) -> Result<(), PasskeyBlock> {
-        let profiles = self.profiles.as_ref().map_err(|b| PasskeyBlock::Policy(*b))?;
+        let profiles = self
+            .profiles
+            .as_ref()
+            .map_err(|b| PasskeyBlock::Policy(*b))?;
         let mut reason = PasskeyBlock::TypeNotAllowed;
         for p in profiles {
             let type_ok = match passkey_type {
@@ -204,7 +210,10 @@ impl EffectivePolicy<'_> {
     /// Whether a new passkey of this kind could be registered now.
     pub fn can_register(&self, kind: ProviderKind) -> Result<(), PasskeyBlock> {
         let passkey_type = kind.passkey_type();
-        let profiles = self.profiles.as_ref().map_err(|b| PasskeyBlock::Policy(*b))?;
+        let profiles = self
+            .profiles
+            .as_ref()
+            .map_err(|b| PasskeyBlock::Policy(*b))?;
         let mut reason = PasskeyBlock::TypeNotAllowed;
         for p in profiles {
             let type_ok = match passkey_type {
@@ -238,13 +247,20 @@ impl EffectivePolicy<'_> {
                     r.enforcement == Enforcement::Allow
                         && self.rules.providers.iter().any(|prov| {
                             prov.kind == kind
-                                && r.aaguids.iter().any(|a| a.eq_ignore_ascii_case(&prov.aaguid))
+                                && r.aaguids
+                                    .iter()
+                                    .any(|a| a.eq_ignore_ascii_case(&prov.aaguid))
                         })
                 })
         })
     }
 
-    fn aaguid_ok(&self, p: &PasskeyProfile, aaguid: Option<&str>, kind: Option<ProviderKind>) -> bool {
+    fn aaguid_ok(
+        &self,
+        p: &PasskeyProfile,
+        aaguid: Option<&str>,
+        kind: Option<ProviderKind>,
+    ) -> bool {
         let Some(r) = &p.key_restrictions else {
             return true;
         };
@@ -292,16 +308,23 @@ pub enum NotTargetReason {
     BreakGlass,
     AccountDisabled,
     #[serde(rename_all = "camelCase")]
-    NotInTargetGroup { group_id: String },
+    NotInTargetGroup {
+        group_id: String,
+    },
     #[serde(rename_all = "camelCase")]
-    InExcludedGroup { group_id: String },
+    InExcludedGroup {
+        group_id: String,
+    },
 }
 
 impl TargetPopulation {
     /// `None` when the person is a target.
     pub fn why_not(&self, person: &PersonSnapshot) -> Option<NotTargetReason> {
         if person.user_type == UserType::Guest
-            || person.user_principal_name.to_ascii_uppercase().contains("#EXT#")
+            || person
+                .user_principal_name
+                .to_ascii_uppercase()
+                .contains("#EXT#")
         {
             return Some(NotTargetReason::Guest);
         }
@@ -313,7 +336,11 @@ impl TargetPopulation {
         if !person.account_enabled {
             return Some(NotTargetReason::AccountDisabled);
         }
-        if let Some(g) = self.excluded_group_ids.iter().find(|g| person.group_ids.contains(&g.to_ascii_lowercase())) {
+        if let Some(g) = self
+            .excluded_group_ids
+            .iter()
+            .find(|g| person.group_ids.contains(&g.to_ascii_lowercase()))
+        {
             return Some(NotTargetReason::InExcludedGroup {
                 group_id: g.to_ascii_lowercase(),
             });

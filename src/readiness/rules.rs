@@ -193,7 +193,9 @@ impl Default for Rules {
             .and_then(|r| r.get("rules"))
             .cloned()
             .expect("built-in defaults have [readiness.rules]");
-        rules.try_into().expect("built-in readiness rules are valid")
+        rules
+            .try_into()
+            .expect("built-in readiness rules are valid")
     }
 }
 
@@ -225,7 +227,11 @@ impl Rules {
     }
 
     /// The Android major a model needs for Authenticator passkeys, if listed.
-    pub fn android_model_needs(&self, manufacturer: Option<&str>, model: Option<&str>) -> Option<u32> {
+    pub fn android_model_needs(
+        &self,
+        manufacturer: Option<&str>,
+        model: Option<&str>,
+    ) -> Option<u32> {
         let model = model?.trim();
         self.android_models_needing_update
             .iter()
@@ -256,7 +262,10 @@ impl Rules {
         }
         for (key, value) in [
             ("readiness.rules.window_days", self.window_days),
-            ("readiness.rules.max_whfb_per_shared_device", self.max_whfb_per_shared_device),
+            (
+                "readiness.rules.max_whfb_per_shared_device",
+                self.max_whfb_per_shared_device,
+            ),
         ] {
             if value == 0 {
                 return Err((key, "must be at least 1".into()));

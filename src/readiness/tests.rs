@@ -68,7 +68,13 @@ pub(crate) fn registered(
     }
 }
 
-pub(crate) fn passkey(aaguid: &str, name: &str, model: &str, created: i64, last_used: Option<i64>) -> AuthMethod {
+pub(crate) fn passkey(
+    aaguid: &str,
+    name: &str,
+    model: &str,
+    created: i64,
+    last_used: Option<i64>,
+) -> AuthMethod {
     AuthMethod::Passkey(Passkey {
         id: format!("pk-{name}"),
         display_name: Some(name.into()),
@@ -123,9 +129,20 @@ pub(crate) fn steps(strong: Option<&str>, detail: Option<&str>) -> Vec<AuthStep>
     }
 }
 
-pub(crate) fn sign_in(device_id: &str, os: &str, ua: &str, via: Via, strong: Option<&str>, days: i64) -> SignIn {
+pub(crate) fn sign_in(
+    device_id: &str,
+    os: &str,
+    ua: &str,
+    via: Via,
+    strong: Option<&str>,
+    days: i64,
+) -> SignIn {
     let (client, browser, app) = match via {
-        Via::App => ("Mobile Apps and Desktop clients", "Rich Client 5.2.0", TEAMS),
+        Via::App => (
+            "Mobile Apps and Desktop clients",
+            "Rich Client 5.2.0",
+            TEAMS,
+        ),
         Via::Browser(b) => ("Browser", b, OFFICE_HOME),
     };
     SignIn {
@@ -153,7 +170,9 @@ const MAC_UA: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKi
 const LINUX_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
 
 fn android_ua(v: u32, model: &str) -> String {
-    format!("Mozilla/5.0 (Linux; Android {v}; {model}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36")
+    format!(
+        "Mozilla/5.0 (Linux; Android {v}; {model}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36"
+    )
 }
 
 fn device_bound_only() -> PasskeyPolicy {
@@ -164,21 +183,54 @@ fn device_bound_only() -> PasskeyPolicy {
 
 /// A person with an iPhone 15 (iOS 18) holding a used Authenticator passkey.
 fn with_iphone(p: &mut PersonSnapshot) {
-    p.devices.push(registered("phone-1", "iPhone 15", "iOS", "18.3", Some(TrustType::Workplace)));
-    add(p, passkey(IPHONE_AAGUID, "iPhone 15", "Microsoft Authenticator - iOS", 40, Some(2)));
+    p.devices.push(registered(
+        "phone-1",
+        "iPhone 15",
+        "iOS",
+        "18.3",
+        Some(TrustType::Workplace),
+    ));
+    add(
+        p,
+        passkey(
+            IPHONE_AAGUID,
+            "iPhone 15",
+            "Microsoft Authenticator - iOS",
+            40,
+            Some(2),
+        ),
+    );
     for d in [2, 5] {
-        p.sign_ins.push(sign_in("phone-1", "Ios", IOS_UA, Via::Browser("Mobile Safari"), Some("Passkey (device-bound)"), d));
+        p.sign_ins.push(sign_in(
+            "phone-1",
+            "Ios",
+            IOS_UA,
+            Via::Browser("Mobile Safari"),
+            Some("Passkey (device-bound)"),
+            d,
+        ));
     }
 }
 
 fn run(p: &PersonSnapshot, policy: &PasskeyPolicy) -> Assessment {
-    assess(p, policy, &Rules::default(), &TargetPopulation::default(), now())
+    assess(
+        p,
+        policy,
+        &Rules::default(),
+        &TargetPopulation::default(),
+        now(),
+    )
 }
 
 fn device<'a>(a: &'a Assessment, id: &str) -> &'a DeviceAssessment {
     a.devices
         .iter()
-        .find(|d| d.key == DeviceKey::Registered { device_id: id.into() })
+        .find(|d| {
+            d.key
+                == DeviceKey::Registered {
+                    device_id: id.into(),
+                }
+        })
         .unwrap_or_else(|| panic!("no device {id} in {:#?}", a.devices))
 }
 
@@ -201,21 +253,55 @@ fn person_name(v: &PersonVerdict) -> &'static str {
 }
 
 fn iphone16(p: &mut PersonSnapshot) {
-    p.devices.push(registered("phone-16", "iPhone 8", "iOS", "16.7.2", Some(TrustType::Workplace)));
-    p.sign_ins.push(sign_in("phone-16", "Ios", IOS16_UA, Via::Browser("Mobile Safari"), None, 3));
-    p.sign_ins.push(sign_in("phone-16", "Ios", "Outlook-iOS/2.0 (iOS 16.7)", Via::App, None, 4));
+    p.devices.push(registered(
+        "phone-16",
+        "iPhone 8",
+        "iOS",
+        "16.7.2",
+        Some(TrustType::Workplace),
+    ));
+    p.sign_ins.push(sign_in(
+        "phone-16",
+        "Ios",
+        IOS16_UA,
+        Via::Browser("Mobile Safari"),
+        None,
+        3,
+    ));
+    p.sign_ins.push(sign_in(
+        "phone-16",
+        "Ios",
+        "Outlook-iOS/2.0 (iOS 16.7)",
+        Via::App,
+        None,
+        4,
+    ));
 }
 
 fn android(p: &mut PersonSnapshot, version: u32, manufacturer: &str, model: &str) {
-    let mut d = registered("android-1", model, "Android", &version.to_string(), Some(TrustType::Workplace));
+    let mut d = registered(
+        "android-1",
+        model,
+        "Android",
+        &version.to_string(),
+        Some(TrustType::Workplace),
+    );
     d.manufacturer = Some(manufacturer.into());
     d.model = Some(model.into());
     p.devices.push(d);
-    p.sign_ins.push(sign_in("android-1", "Android", &android_ua(version, model), Via::Browser("Chrome Mobile 130.0.0"), None, 2));
+    p.sign_ins.push(sign_in(
+        "android-1",
+        "Android",
+        &android_ua(version, model),
+        Via::Browser("Chrome Mobile 130.0.0"),
+        None,
+        2,
+    ));
 }
 
 fn windows(p: &mut PersonSnapshot, id: &str, build: &str, trust: Option<TrustType>) {
-    p.devices.push(registered(id, &format!("LT-{id}"), "Windows", build, trust));
+    p.devices
+        .push(registered(id, &format!("LT-{id}"), "Windows", build, trust));
 }
 
 const CASES: &[Case] = &[
@@ -229,12 +315,24 @@ const CASES: &[Case] = &[
         devices: &[("phone-16", "Incompatible")],
         person: "NeedsExclusion",
         check: |a| {
-            let DeviceVerdict::Incompatible { reason, remedies } = &device(a, "phone-16").verdict else { unreachable!() };
-            assert_eq!(*reason, IncompatibleReason::IosTooOld { version: Version::parse("16.7.2"), needs: 17 });
+            let DeviceVerdict::Incompatible { reason, remedies } = &device(a, "phone-16").verdict
+            else {
+                unreachable!()
+            };
+            assert_eq!(
+                *reason,
+                IncompatibleReason::IosTooOld {
+                    version: Version::parse("16.7.2"),
+                    needs: 17
+                }
+            );
             assert_eq!(
                 *remedies,
                 vec![
-                    Remedy::UpgradeOs { os: OsFamily::Ios, to: 17 },
+                    Remedy::UpgradeOs {
+                        os: OsFamily::Ios,
+                        to: 17
+                    },
                     Remedy::AllowSyncedPasskeys,
                     Remedy::SecurityKey,
                     Remedy::Exclusion
@@ -252,14 +350,23 @@ const CASES: &[Case] = &[
         devices: &[("phone-16", "NeedsPasskey")],
         person: "NotYet",
         check: |a| {
-            let DeviceVerdict::NeedsPasskey { options } = &device(a, "phone-16").verdict else { unreachable!() };
+            let DeviceVerdict::NeedsPasskey { options } = &device(a, "phone-16").verdict else {
+                unreachable!()
+            };
             assert_eq!(
                 options[0].option,
-                PasskeyOption::SyncedPasskey { provider: ProviderKind::AppleSynced, name: "Apple Passwords".into() }
+                PasskeyOption::SyncedPasskey {
+                    provider: ProviderKind::AppleSynced,
+                    name: "Apple Passwords".into()
+                }
             );
             assert!(options[0].covers_all);
             assert_eq!(options.last().unwrap().option, PasskeyOption::SecurityKey);
-            assert!(!options.iter().any(|o| matches!(o.option, PasskeyOption::AuthenticatorPasskey { .. })));
+            assert!(
+                !options
+                    .iter()
+                    .any(|o| matches!(o.option, PasskeyOption::AuthenticatorPasskey { .. }))
+            );
         },
     },
     Case {
@@ -272,8 +379,17 @@ const CASES: &[Case] = &[
         devices: &[("android-1", "Incompatible")],
         person: "NeedsExclusion",
         check: |a| {
-            let DeviceVerdict::Incompatible { reason, remedies } = &device(a, "android-1").verdict else { unreachable!() };
-            assert_eq!(*reason, IncompatibleReason::AndroidTooOld { version: Version::parse("13"), needs: 14 });
+            let DeviceVerdict::Incompatible { reason, remedies } = &device(a, "android-1").verdict
+            else {
+                unreachable!()
+            };
+            assert_eq!(
+                *reason,
+                IncompatibleReason::AndroidTooOld {
+                    version: Version::parse("13"),
+                    needs: 14
+                }
+            );
             assert!(remedies.contains(&Remedy::AllowSyncedPasskeys));
         },
     },
@@ -287,8 +403,16 @@ const CASES: &[Case] = &[
         devices: &[("android-1", "NeedsPasskey")],
         person: "NotYet",
         check: |a| {
-            let DeviceVerdict::NeedsPasskey { options } = &device(a, "android-1").verdict else { unreachable!() };
-            assert!(matches!(options[0].option, PasskeyOption::SyncedPasskey { provider: ProviderKind::GoogleSynced, .. }));
+            let DeviceVerdict::NeedsPasskey { options } = &device(a, "android-1").verdict else {
+                unreachable!()
+            };
+            assert!(matches!(
+                options[0].option,
+                PasskeyOption::SyncedPasskey {
+                    provider: ProviderKind::GoogleSynced,
+                    ..
+                }
+            ));
         },
     },
     Case {
@@ -301,12 +425,25 @@ const CASES: &[Case] = &[
         devices: &[("android-1", "Incompatible")],
         person: "NeedsExclusion",
         check: |a| {
-            let DeviceVerdict::Incompatible { reason, remedies } = &device(a, "android-1").verdict else { unreachable!() };
+            let DeviceVerdict::Incompatible { reason, remedies } = &device(a, "android-1").verdict
+            else {
+                unreachable!()
+            };
             assert_eq!(
                 *reason,
-                IncompatibleReason::AndroidModelNeedsUpdate { model: "Galaxy A14".into(), version: Version::parse("14"), needs: 15 }
+                IncompatibleReason::AndroidModelNeedsUpdate {
+                    model: "Galaxy A14".into(),
+                    version: Version::parse("14"),
+                    needs: 15
+                }
             );
-            assert_eq!(remedies[0], Remedy::UpgradeOs { os: OsFamily::Android, to: 15 });
+            assert_eq!(
+                remedies[0],
+                Remedy::UpgradeOs {
+                    os: OsFamily::Android,
+                    to: 15
+                }
+            );
         },
     },
     Case {
@@ -319,8 +456,15 @@ const CASES: &[Case] = &[
         devices: &[("android-1", "NeedsPasskey")],
         person: "NotYet",
         check: |a| {
-            let DeviceVerdict::NeedsPasskey { options } = &device(a, "android-1").verdict else { unreachable!() };
-            assert_eq!(options[0].option, PasskeyOption::AuthenticatorPasskey { on_this_device: true });
+            let DeviceVerdict::NeedsPasskey { options } = &device(a, "android-1").verdict else {
+                unreachable!()
+            };
+            assert_eq!(
+                options[0].option,
+                PasskeyOption::AuthenticatorPasskey {
+                    on_this_device: true
+                }
+            );
         },
     },
     Case {
@@ -328,32 +472,69 @@ const CASES: &[Case] = &[
         build: || {
             let mut p = person();
             with_iphone(&mut p);
-            windows(&mut p, "pc-10", "10.0.19045.5011", Some(TrustType::Workplace));
-            p.sign_ins.push(sign_in("pc-10", "Windows 10", WIN_UA, Via::Browser("Edge 130.0.0"), Some("Passkey (device-bound)"), 2));
-            p.sign_ins.push(sign_in("pc-10", "Windows 10", WIN_UA, Via::App, None, 1));
+            windows(
+                &mut p,
+                "pc-10",
+                "10.0.19045.5011",
+                Some(TrustType::Workplace),
+            );
+            p.sign_ins.push(sign_in(
+                "pc-10",
+                "Windows 10",
+                WIN_UA,
+                Via::Browser("Edge 130.0.0"),
+                Some("Passkey (device-bound)"),
+                2,
+            ));
+            p.sign_ins
+                .push(sign_in("pc-10", "Windows 10", WIN_UA, Via::App, None, 1));
             (p, device_bound_only())
         },
         devices: &[("phone-1", "Ready"), ("pc-10", "Incompatible")],
         person: "NeedsExclusion",
         check: |a| {
             let pc = device(a, "pc-10");
-            let DeviceVerdict::Incompatible { reason, remedies } = &pc.verdict else { unreachable!() };
-            assert_eq!(*reason, IncompatibleReason::DesktopAppsNeedNewerWindows { build: 19045, needs: 22631 });
+            let DeviceVerdict::Incompatible { reason, remedies } = &pc.verdict else {
+                unreachable!()
+            };
+            assert_eq!(
+                *reason,
+                IncompatibleReason::DesktopAppsNeedNewerWindows {
+                    build: 19045,
+                    needs: 22631
+                }
+            );
             assert_eq!(
                 *remedies,
                 vec![
-                    Remedy::UpgradeOs { os: OsFamily::Windows, to: 22631 },
+                    Remedy::UpgradeOs {
+                        os: OsFamily::Windows,
+                        to: 22631
+                    },
                     Remedy::UseBrowser { min_chromium: 108 },
                     Remedy::SecurityKey,
                     Remedy::Exclusion
                 ]
             );
-            let edge = pc.channels.iter().find(|c| matches!(c.channel, Channel::Browser { .. })).unwrap();
+            let edge = pc
+                .channels
+                .iter()
+                .find(|c| matches!(c.channel, Channel::Browser { .. }))
+                .unwrap();
             assert!(edge.covered && edge.proven && edge.browser_major == Some(130));
-            let app = pc.channels.iter().find(|c| c.channel == Channel::App).unwrap();
+            let app = pc
+                .channels
+                .iter()
+                .find(|c| c.channel == Channel::App)
+                .unwrap();
             assert!(!app.covered);
             assert!(!pc.os.windows.as_ref().unwrap().windows_11);
-            assert_eq!(a.person, PersonVerdict::NeedsExclusion { devices: vec![pc.key.clone()] });
+            assert_eq!(
+                a.person,
+                PersonVerdict::NeedsExclusion {
+                    devices: vec![pc.key.clone()]
+                }
+            );
         },
     },
     Case {
@@ -361,9 +542,28 @@ const CASES: &[Case] = &[
         build: || {
             let mut p = person();
             with_iphone(&mut p);
-            windows(&mut p, "pc-10", "10.0.19045.5011", Some(TrustType::Workplace));
-            p.sign_ins.push(sign_in("pc-10", "Windows 10", WIN_UA, Via::Browser("Edge 130.0.0"), Some("Passkey (device-bound)"), 2));
-            p.sign_ins.push(sign_in("pc-10", "Windows 10", WIN_UA, Via::Browser("Edge 130.0.0"), None, 1));
+            windows(
+                &mut p,
+                "pc-10",
+                "10.0.19045.5011",
+                Some(TrustType::Workplace),
+            );
+            p.sign_ins.push(sign_in(
+                "pc-10",
+                "Windows 10",
+                WIN_UA,
+                Via::Browser("Edge 130.0.0"),
+                Some("Passkey (device-bound)"),
+                2,
+            ));
+            p.sign_ins.push(sign_in(
+                "pc-10",
+                "Windows 10",
+                WIN_UA,
+                Via::Browser("Edge 130.0.0"),
+                None,
+                1,
+            ));
             (p, device_bound_only())
         },
         devices: &[("phone-1", "Ready"), ("pc-10", "Ready")],
@@ -375,21 +575,46 @@ const CASES: &[Case] = &[
         build: || {
             let mut p = person();
             with_iphone(&mut p);
-            windows(&mut p, "pc-10", "10.0.19045.5011", Some(TrustType::ServerAd));
-            p.sign_ins.push(sign_in("pc-10", "Windows 10", WIN_UA, Via::App, None, 1));
-            p.sign_ins.push(sign_in("pc-10", "Windows 10", WIN_UA, Via::Browser("Edge 130.0.0"), None, 1));
+            windows(
+                &mut p,
+                "pc-10",
+                "10.0.19045.5011",
+                Some(TrustType::ServerAd),
+            );
+            p.sign_ins
+                .push(sign_in("pc-10", "Windows 10", WIN_UA, Via::App, None, 1));
+            p.sign_ins.push(sign_in(
+                "pc-10",
+                "Windows 10",
+                WIN_UA,
+                Via::Browser("Edge 130.0.0"),
+                None,
+                1,
+            ));
             (p, device_bound_only())
         },
         devices: &[("phone-1", "Ready"), ("pc-10", "NeedsPasskey")],
         person: "NotYet",
         check: |a| {
-            let DeviceVerdict::NeedsPasskey { options } = &device(a, "pc-10").verdict else { unreachable!() };
+            let DeviceVerdict::NeedsPasskey { options } = &device(a, "pc-10").verdict else {
+                unreachable!()
+            };
             assert_eq!(options[0].option, PasskeyOption::WindowsHelloForBusiness);
             assert!(options[0].covers_all);
             // Edge is already covered by the phone passkey (QR); only the desktop app is not.
             let pc = device(a, "pc-10");
-            assert!(pc.channels.iter().any(|c| matches!(c.channel, Channel::Browser { .. }) && c.covered && !c.proven));
-            assert!(!options.iter().any(|o| matches!(o.option, PasskeyOption::AuthenticatorPasskey { .. })));
+            assert!(
+                pc.channels
+                    .iter()
+                    .any(|c| matches!(c.channel, Channel::Browser { .. })
+                        && c.covered
+                        && !c.proven)
+            );
+            assert!(
+                !options
+                    .iter()
+                    .any(|o| matches!(o.option, PasskeyOption::AuthenticatorPasskey { .. }))
+            );
             assert_eq!(options.last().unwrap().option, PasskeyOption::SecurityKey);
         },
     },
@@ -400,8 +625,16 @@ const CASES: &[Case] = &[
             with_iphone(&mut p);
             windows(&mut p, "pc-11", "10.0.22631.4890", Some(TrustType::AzureAd));
             // The sign-in log says "Windows 10" for Windows 11.
-            p.sign_ins.push(sign_in("pc-11", "Windows 10", WIN_UA, Via::App, None, 1));
-            p.sign_ins.push(sign_in("pc-11", "Windows 10", WIN_UA, Via::Browser("Firefox 132.0"), None, 1));
+            p.sign_ins
+                .push(sign_in("pc-11", "Windows 10", WIN_UA, Via::App, None, 1));
+            p.sign_ins.push(sign_in(
+                "pc-11",
+                "Windows 10",
+                WIN_UA,
+                Via::Browser("Firefox 132.0"),
+                None,
+                1,
+            ));
             (p, device_bound_only())
         },
         devices: &[("phone-1", "Ready"), ("pc-11", "RegisteredButUnused")],
@@ -412,7 +645,12 @@ const CASES: &[Case] = &[
             assert!(w.windows_11);
             assert_eq!(w.feature_update.as_deref(), Some("23H2"));
             assert!(pc.channels.iter().all(|c| c.covered));
-            assert_eq!(pc.verdict, DeviceVerdict::RegisteredButUnused { hint: UnusedHint::NotUsedFromThisDevice });
+            assert_eq!(
+                pc.verdict,
+                DeviceVerdict::RegisteredButUnused {
+                    hint: UnusedHint::NotUsedFromThisDevice
+                }
+            );
         },
     },
     Case {
@@ -422,17 +660,31 @@ const CASES: &[Case] = &[
             windows(&mut p, "kiosk", "10.0.22631.4890", Some(TrustType::AzureAd));
             p.devices[0].shared = true;
             p.devices[0].people_signing_in = Some(14);
-            p.sign_ins.push(sign_in("kiosk", "Windows 10", WIN_UA, Via::Browser("Edge 130.0.0"), None, 1));
-            p.sign_ins.push(sign_in("kiosk", "Windows 10", WIN_UA, Via::App, None, 2));
+            p.sign_ins.push(sign_in(
+                "kiosk",
+                "Windows 10",
+                WIN_UA,
+                Via::Browser("Edge 130.0.0"),
+                None,
+                1,
+            ));
+            p.sign_ins
+                .push(sign_in("kiosk", "Windows 10", WIN_UA, Via::App, None, 2));
             (p, device_bound_only())
         },
         devices: &[("kiosk", "NeedsPasskey")],
         person: "NotYet",
         check: |a| {
-            let DeviceVerdict::NeedsPasskey { options } = &device(a, "kiosk").verdict else { unreachable!() };
+            let DeviceVerdict::NeedsPasskey { options } = &device(a, "kiosk").verdict else {
+                unreachable!()
+            };
             assert_eq!(options[0].option, PasskeyOption::SecurityKey);
             assert!(options[0].caveats.contains(&Caveat::SharedDevice));
-            assert!(!options.iter().any(|o| o.option == PasskeyOption::WindowsHelloForBusiness));
+            assert!(
+                !options
+                    .iter()
+                    .any(|o| o.option == PasskeyOption::WindowsHelloForBusiness)
+            );
         },
     },
     Case {
@@ -442,18 +694,33 @@ const CASES: &[Case] = &[
             windows(&mut p, "kiosk", "10.0.19045.5011", Some(TrustType::AzureAd));
             p.devices[0].shared = true;
             p.devices[0].people_signing_in = Some(6);
-            windows(&mut p, "kiosk2", "10.0.19045.5011", Some(TrustType::AzureAd));
+            windows(
+                &mut p,
+                "kiosk2",
+                "10.0.19045.5011",
+                Some(TrustType::AzureAd),
+            );
             p.devices[1].shared = true;
             p.devices[1].people_signing_in = Some(6);
             add(&mut p, whfb("LT-kiosk", 20));
-            p.sign_ins.push(sign_in("kiosk", "Windows 10", WIN_UA, Via::App, Some("Windows Hello for Business"), 1));
-            p.sign_ins.push(sign_in("kiosk2", "Windows 10", WIN_UA, Via::App, None, 1));
+            p.sign_ins.push(sign_in(
+                "kiosk",
+                "Windows 10",
+                WIN_UA,
+                Via::App,
+                Some("Windows Hello for Business"),
+                1,
+            ));
+            p.sign_ins
+                .push(sign_in("kiosk2", "Windows 10", WIN_UA, Via::App, None, 1));
             (p, device_bound_only())
         },
         devices: &[("kiosk", "Ready"), ("kiosk2", "NeedsPasskey")],
         person: "NotYet",
         check: |a| {
-            let DeviceVerdict::NeedsPasskey { options } = &device(a, "kiosk2").verdict else { unreachable!() };
+            let DeviceVerdict::NeedsPasskey { options } = &device(a, "kiosk2").verdict else {
+                unreachable!()
+            };
             assert_eq!(options[0].option, PasskeyOption::WindowsHelloForBusiness);
         },
     },
@@ -461,9 +728,31 @@ const CASES: &[Case] = &[
         name: "passkey_deleted_from_the_phone_is_registered_but_unused_with_that_hint",
         build: || {
             let mut p = person();
-            p.devices.push(registered("phone-1", "iPhone 15", "iOS", "18.3", Some(TrustType::Workplace)));
-            add(&mut p, passkey(IPHONE_AAGUID, "iPhone 15", "Microsoft Authenticator - iOS", 120, Some(90)));
-            p.sign_ins.push(sign_in("phone-1", "Ios", IOS_UA, Via::Browser("Mobile Safari"), None, 3));
+            p.devices.push(registered(
+                "phone-1",
+                "iPhone 15",
+                "iOS",
+                "18.3",
+                Some(TrustType::Workplace),
+            ));
+            add(
+                &mut p,
+                passkey(
+                    IPHONE_AAGUID,
+                    "iPhone 15",
+                    "Microsoft Authenticator - iOS",
+                    120,
+                    Some(90),
+                ),
+            );
+            p.sign_ins.push(sign_in(
+                "phone-1",
+                "Ios",
+                IOS_UA,
+                Via::Browser("Mobile Safari"),
+                None,
+                3,
+            ));
             (p, device_bound_only())
         },
         devices: &[("phone-1", "RegisteredButUnused")],
@@ -471,7 +760,11 @@ const CASES: &[Case] = &[
         check: |a| {
             assert_eq!(
                 device(a, "phone-1").verdict,
-                DeviceVerdict::RegisteredButUnused { hint: UnusedHint::PasskeyPossiblyDeleted { last_used: days_ago(90) } }
+                DeviceVerdict::RegisteredButUnused {
+                    hint: UnusedHint::PasskeyPossiblyDeleted {
+                        last_used: days_ago(90)
+                    }
+                }
             );
         },
     },
@@ -479,18 +772,49 @@ const CASES: &[Case] = &[
         name: "passkey_never_used_is_registered_but_unused_with_that_hint",
         build: || {
             let mut p = person();
-            p.devices.push(registered("phone-1", "iPhone 15", "iOS", "18.3", Some(TrustType::Workplace)));
-            add(&mut p, passkey(IPHONE_AAGUID, "iPhone 15", "Microsoft Authenticator - iOS", 20, None));
-            p.sign_ins.push(sign_in("phone-1", "Ios", IOS_UA, Via::Browser("Mobile Safari"), None, 3));
+            p.devices.push(registered(
+                "phone-1",
+                "iPhone 15",
+                "iOS",
+                "18.3",
+                Some(TrustType::Workplace),
+            ));
+            add(
+                &mut p,
+                passkey(
+                    IPHONE_AAGUID,
+                    "iPhone 15",
+                    "Microsoft Authenticator - iOS",
+                    20,
+                    None,
+                ),
+            );
+            p.sign_ins.push(sign_in(
+                "phone-1",
+                "Ios",
+                IOS_UA,
+                Via::Browser("Mobile Safari"),
+                None,
+                3,
+            ));
             (p, device_bound_only())
         },
         devices: &[("phone-1", "RegisteredButUnused")],
         person: "NotYet",
         check: |a| {
-            assert_eq!(device(a, "phone-1").verdict, DeviceVerdict::RegisteredButUnused { hint: UnusedHint::PasskeyNeverUsed });
+            assert_eq!(
+                device(a, "phone-1").verdict,
+                DeviceVerdict::RegisteredButUnused {
+                    hint: UnusedHint::PasskeyNeverUsed
+                }
+            );
             assert_eq!(
                 a.person,
-                PersonVerdict::NotYet { reasons: vec![NotYetReason::DeviceNotTested { device: device(a, "phone-1").key.clone() }] }
+                PersonVerdict::NotYet {
+                    reasons: vec![NotYetReason::DeviceNotTested {
+                        device: device(a, "phone-1").key.clone()
+                    }]
+                }
             );
         },
     },
@@ -500,10 +824,18 @@ const CASES: &[Case] = &[
             let mut p = person();
             windows(&mut p, "pc-1", "10.0.26100.3000", Some(TrustType::AzureAd));
             add(&mut p, whfb("LT-pc-1", 100));
-            let mut logon = sign_in("pc-1", "Windows 10", "Windows-AzureAD-Authentication-Provider/1.0", Via::App, None, 2);
+            let mut logon = sign_in(
+                "pc-1",
+                "Windows 10",
+                "Windows-AzureAD-Authentication-Provider/1.0",
+                Via::App,
+                None,
+                2,
+            );
             logon.app_id = WINDOWS_SIGN_IN_APP_ID.into();
             p.sign_ins.push(logon);
-            p.sign_ins.push(sign_in("pc-1", "Windows 10", WIN_UA, Via::App, None, 2));
+            p.sign_ins
+                .push(sign_in("pc-1", "Windows 10", WIN_UA, Via::App, None, 2));
             (p, device_bound_only())
         },
         devices: &[("pc-1", "RegisteredButUnused")],
@@ -511,7 +843,11 @@ const CASES: &[Case] = &[
         check: |a| {
             assert_eq!(
                 device(a, "pc-1").verdict,
-                DeviceVerdict::RegisteredButUnused { hint: UnusedHint::WhfbPinPossiblyForgotten { registered: days_ago(100) } }
+                DeviceVerdict::RegisteredButUnused {
+                    hint: UnusedHint::WhfbPinPossiblyForgotten {
+                        registered: days_ago(100)
+                    }
+                }
             );
         },
     },
@@ -519,16 +855,50 @@ const CASES: &[Case] = &[
         name: "security_key_only_person_who_uses_the_key_everywhere_is_safe_to_enforce",
         build: || {
             let mut p = person();
-            windows(&mut p, "pc-1", "10.0.19045.5011", Some(TrustType::Workplace));
-            add(&mut p, passkey(YUBIKEY_AAGUID, "YubiKey", "YubiKey 5 Series with NFC", 200, Some(1)));
-            p.sign_ins.push(sign_in("pc-1", "Windows 10", WIN_UA, Via::App, Some("FIDO2 security key"), 1));
-            p.sign_ins.push(sign_in("pc-1", "Windows 10", WIN_UA, Via::Browser("Edge 130.0.0"), Some("FIDO2 security key"), 3));
+            windows(
+                &mut p,
+                "pc-1",
+                "10.0.19045.5011",
+                Some(TrustType::Workplace),
+            );
+            add(
+                &mut p,
+                passkey(
+                    YUBIKEY_AAGUID,
+                    "YubiKey",
+                    "YubiKey 5 Series with NFC",
+                    200,
+                    Some(1),
+                ),
+            );
+            p.sign_ins.push(sign_in(
+                "pc-1",
+                "Windows 10",
+                WIN_UA,
+                Via::App,
+                Some("FIDO2 security key"),
+                1,
+            ));
+            p.sign_ins.push(sign_in(
+                "pc-1",
+                "Windows 10",
+                WIN_UA,
+                Via::Browser("Edge 130.0.0"),
+                Some("FIDO2 security key"),
+                3,
+            ));
             (p, device_bound_only())
         },
         devices: &[("pc-1", "Ready")],
         person: "SafeToEnforce",
         check: |a| {
-            assert_eq!(device(a, "pc-1").verdict, DeviceVerdict::Ready { last_used: days_ago(1), kind: StepKind::SecurityKey });
+            assert_eq!(
+                device(a, "pc-1").verdict,
+                DeviceVerdict::Ready {
+                    last_used: days_ago(1),
+                    kind: StepKind::SecurityKey
+                }
+            );
             assert_eq!(device(a, "pc-1").covered_by, vec![0]);
         },
     },
@@ -536,17 +906,44 @@ const CASES: &[Case] = &[
         name: "person_with_no_sign_ins_is_not_yet_safe_whatever_they_registered",
         build: || {
             let mut p = person();
-            p.devices.push(registered("phone-1", "iPhone 15", "iOS", "18.3", Some(TrustType::Workplace)));
-            add(&mut p, passkey(IPHONE_AAGUID, "iPhone 15", "Microsoft Authenticator - iOS", 20, Some(40)));
+            p.devices.push(registered(
+                "phone-1",
+                "iPhone 15",
+                "iOS",
+                "18.3",
+                Some(TrustType::Workplace),
+            ));
+            add(
+                &mut p,
+                passkey(
+                    IPHONE_AAGUID,
+                    "iPhone 15",
+                    "Microsoft Authenticator - iOS",
+                    20,
+                    Some(40),
+                ),
+            );
             // Older than the window.
-            p.sign_ins.push(sign_in("phone-1", "Ios", IOS_UA, Via::Browser("Mobile Safari"), Some("Passkey (device-bound)"), 40));
+            p.sign_ins.push(sign_in(
+                "phone-1",
+                "Ios",
+                IOS_UA,
+                Via::Browser("Mobile Safari"),
+                Some("Passkey (device-bound)"),
+                40,
+            ));
             (p, device_bound_only())
         },
         devices: &[],
         person: "NotYet",
         check: |a| {
             assert!(a.devices.is_empty());
-            assert_eq!(a.person, PersonVerdict::NotYet { reasons: vec![NotYetReason::NoSignInsInWindow] });
+            assert_eq!(
+                a.person,
+                PersonVerdict::NotYet {
+                    reasons: vec![NotYetReason::NoSignInsInWindow]
+                }
+            );
         },
     },
     Case {
@@ -554,7 +951,14 @@ const CASES: &[Case] = &[
         build: || {
             let mut p = person();
             with_iphone(&mut p);
-            let mut s = sign_in("", "Linux", LINUX_UA, Via::Browser("Chrome 130.0.0"), None, 1);
+            let mut s = sign_in(
+                "",
+                "Linux",
+                LINUX_UA,
+                Via::Browser("Chrome 130.0.0"),
+                None,
+                1,
+            );
             s.device.device_id = None;
             p.sign_ins.push(s);
             (p, device_bound_only())
@@ -562,10 +966,26 @@ const CASES: &[Case] = &[
         devices: &[("phone-1", "Ready")],
         person: "NotYet",
         check: |a| {
-            let linux = a.devices.iter().find(|d| d.os.family == OsFamily::Linux).unwrap();
-            assert!(matches!(linux.key, DeviceKey::Unregistered { os: OsFamily::Linux, client: Client::Chrome, .. }));
-            let DeviceVerdict::NeedsPasskey { options } = &linux.verdict else { panic!("{:?}", linux.verdict) };
-            assert_eq!(options.iter().map(|o| o.option.clone()).collect::<Vec<_>>(), vec![PasskeyOption::SecurityKey]);
+            let linux = a
+                .devices
+                .iter()
+                .find(|d| d.os.family == OsFamily::Linux)
+                .unwrap();
+            assert!(matches!(
+                linux.key,
+                DeviceKey::Unregistered {
+                    os: OsFamily::Linux,
+                    client: Client::Chrome,
+                    ..
+                }
+            ));
+            let DeviceVerdict::NeedsPasskey { options } = &linux.verdict else {
+                panic!("{:?}", linux.verdict)
+            };
+            assert_eq!(
+                options.iter().map(|o| o.option.clone()).collect::<Vec<_>>(),
+                vec![PasskeyOption::SecurityKey]
+            );
         },
     },
     Case {
@@ -573,9 +993,23 @@ const CASES: &[Case] = &[
         build: || {
             let mut p = person();
             with_iphone(&mut p);
-            p.devices.push(registered("mac-1", "MacBook Pro", "MacMDM", "14.5", Some(TrustType::Workplace)));
-            p.sign_ins.push(sign_in("mac-1", "MacOs", MAC_UA, Via::Browser("Safari 18.1"), None, 1));
-            p.sign_ins.push(sign_in("mac-1", "MacOs", MAC_UA, Via::App, None, 1));
+            p.devices.push(registered(
+                "mac-1",
+                "MacBook Pro",
+                "MacMDM",
+                "14.5",
+                Some(TrustType::Workplace),
+            ));
+            p.sign_ins.push(sign_in(
+                "mac-1",
+                "MacOs",
+                MAC_UA,
+                Via::Browser("Safari 18.1"),
+                None,
+                1,
+            ));
+            p.sign_ins
+                .push(sign_in("mac-1", "MacOs", MAC_UA, Via::App, None, 1));
             (p, device_bound_only())
         },
         devices: &[("phone-1", "Ready"), ("mac-1", "RegisteredButUnused")],
@@ -591,16 +1025,43 @@ const CASES: &[Case] = &[
         name: "macos_without_a_phone_needs_platform_sso_first",
         build: || {
             let mut p = person();
-            p.devices.push(registered("mac-1", "MacBook Pro", "MacMDM", "14.5", Some(TrustType::Workplace)));
-            p.sign_ins.push(sign_in("mac-1", "MacOs", MAC_UA, Via::Browser("Safari 18.1"), None, 1));
+            p.devices.push(registered(
+                "mac-1",
+                "MacBook Pro",
+                "MacMDM",
+                "14.5",
+                Some(TrustType::Workplace),
+            ));
+            p.sign_ins.push(sign_in(
+                "mac-1",
+                "MacOs",
+                MAC_UA,
+                Via::Browser("Safari 18.1"),
+                None,
+                1,
+            ));
             (p, PasskeyPolicy::allow_all())
         },
         devices: &[("mac-1", "NeedsPasskey")],
         person: "NotYet",
         check: |a| {
-            let DeviceVerdict::NeedsPasskey { options } = &device(a, "mac-1").verdict else { unreachable!() };
-            assert!(matches!(options[0].option, PasskeyOption::PlatformPasskey { provider: ProviderKind::MacPlatformCredential, .. }));
-            assert!(options.iter().any(|o| matches!(o.option, PasskeyOption::SyncedPasskey { provider: ProviderKind::AppleSynced, .. })));
+            let DeviceVerdict::NeedsPasskey { options } = &device(a, "mac-1").verdict else {
+                unreachable!()
+            };
+            assert!(matches!(
+                options[0].option,
+                PasskeyOption::PlatformPasskey {
+                    provider: ProviderKind::MacPlatformCredential,
+                    ..
+                }
+            ));
+            assert!(options.iter().any(|o| matches!(
+                o.option,
+                PasskeyOption::SyncedPasskey {
+                    provider: ProviderKind::AppleSynced,
+                    ..
+                }
+            )));
         },
     },
     Case {
@@ -609,7 +1070,10 @@ const CASES: &[Case] = &[
             let mut p = person();
             with_iphone(&mut p);
             for s in &mut p.sign_ins {
-                s.steps = steps(Some("Passkey (device-bound)"), Some("Microsoft Authenticator - iOS"));
+                s.steps = steps(
+                    Some("Passkey (device-bound)"),
+                    Some("Microsoft Authenticator - iOS"),
+                );
             }
             let mut policy = device_bound_only();
             policy.profiles[0].key_restrictions = Some(KeyRestrictions {
@@ -621,11 +1085,16 @@ const CASES: &[Case] = &[
         devices: &[("phone-1", "NeedsPasskey")],
         person: "NotYet",
         check: |a| {
-            assert_eq!(a.credentials[0].blocked, Some(PasskeyBlock::AaguidNotAllowed));
+            assert_eq!(
+                a.credentials[0].blocked,
+                Some(PasskeyBlock::AaguidNotAllowed)
+            );
             let phone = device(a, "phone-1");
             assert_eq!(phone.blocked, vec![0]);
             assert!(phone.last_phishing_resistant.is_none());
-            let DeviceVerdict::NeedsPasskey { options } = &phone.verdict else { unreachable!() };
+            let DeviceVerdict::NeedsPasskey { options } = &phone.verdict else {
+                unreachable!()
+            };
             assert_eq!(options[0].option, PasskeyOption::SecurityKey);
         },
     },
@@ -635,7 +1104,10 @@ const CASES: &[Case] = &[
             let mut p = person();
             with_iphone(&mut p);
             for s in &mut p.sign_ins {
-                s.steps = steps(Some("Passkey (device-bound)"), Some("Microsoft Authenticator - iOS"));
+                s.steps = steps(
+                    Some("Passkey (device-bound)"),
+                    Some("Microsoft Authenticator - iOS"),
+                );
             }
             let mut policy = device_bound_only();
             policy.profiles[0].key_restrictions = Some(KeyRestrictions {
@@ -647,8 +1119,16 @@ const CASES: &[Case] = &[
         devices: &[("phone-1", "Incompatible")],
         person: "NeedsExclusion",
         check: |a| {
-            let DeviceVerdict::Incompatible { reason, remedies } = &device(a, "phone-1").verdict else { unreachable!() };
-            assert_eq!(*reason, IncompatibleReason::PolicyAllowsNoOption { block: Some(PasskeyBlock::AaguidNotAllowed) });
+            let DeviceVerdict::Incompatible { reason, remedies } = &device(a, "phone-1").verdict
+            else {
+                unreachable!()
+            };
+            assert_eq!(
+                *reason,
+                IncompatibleReason::PolicyAllowsNoOption {
+                    block: Some(PasskeyBlock::AaguidNotAllowed)
+                }
+            );
             assert_eq!(*remedies, vec![Remedy::Exclusion]);
         },
     },
@@ -665,9 +1145,18 @@ const CASES: &[Case] = &[
         devices: &[("phone-1", "Ready")],
         person: "NotYet",
         check: |a| {
-            let pc = a.devices.iter().find(|d| d.os.family == OsFamily::Windows).unwrap();
+            let pc = a
+                .devices
+                .iter()
+                .find(|d| d.os.family == OsFamily::Windows)
+                .unwrap();
             assert!(pc.os.windows.is_none());
-            assert_eq!(pc.verdict, DeviceVerdict::Unknown { ask: vec![Question::WindowsVersion] });
+            assert_eq!(
+                pc.verdict,
+                DeviceVerdict::Unknown {
+                    ask: vec![Question::WindowsVersion]
+                }
+            );
         },
     },
     Case {
@@ -683,7 +1172,12 @@ const CASES: &[Case] = &[
         person: "NotYet",
         check: |a| {
             assert_eq!(a.devices.len(), 1);
-            assert_eq!(a.devices[0].verdict, DeviceVerdict::Unknown { ask: vec![Question::OsVersion] });
+            assert_eq!(
+                a.devices[0].verdict,
+                DeviceVerdict::Unknown {
+                    ask: vec![Question::OsVersion]
+                }
+            );
         },
     },
     Case {
@@ -693,8 +1187,22 @@ const CASES: &[Case] = &[
             with_iphone(&mut p);
             windows(&mut p, "pc-1", "10.0.26100.3000", Some(TrustType::AzureAd));
             add(&mut p, whfb("LT-pc-1", 300));
-            p.sign_ins.push(sign_in("pc-1", "Windows 10", WIN_UA, Via::App, Some("Windows Hello for Business"), 1));
-            p.sign_ins.push(sign_in("pc-1", "Windows 10", WIN_UA, Via::Browser("Chrome 129.0.0"), Some("Previously satisfied"), 1));
+            p.sign_ins.push(sign_in(
+                "pc-1",
+                "Windows 10",
+                WIN_UA,
+                Via::App,
+                Some("Windows Hello for Business"),
+                1,
+            ));
+            p.sign_ins.push(sign_in(
+                "pc-1",
+                "Windows 10",
+                WIN_UA,
+                Via::Browser("Chrome 129.0.0"),
+                Some("Previously satisfied"),
+                1,
+            ));
             (p, device_bound_only())
         },
         devices: &[("phone-1", "Ready"), ("pc-1", "Ready")],
@@ -706,7 +1214,14 @@ const CASES: &[Case] = &[
         build: || {
             let mut p = person();
             with_iphone(&mut p);
-            let mut s = sign_in("", "Linux", LINUX_UA, Via::Browser("Chrome 130.0.0"), None, 1);
+            let mut s = sign_in(
+                "",
+                "Linux",
+                LINUX_UA,
+                Via::Browser("Chrome 130.0.0"),
+                None,
+                1,
+            );
             s.device.device_id = None;
             s.app_id = MY_SIGN_INS.into();
             p.sign_ins.push(s);
@@ -736,7 +1251,10 @@ const CASES: &[Case] = &[
             assert_eq!(a.methods.source, Some(MethodSource::MethodList));
             assert_eq!(a.credentials.len(), 1);
             assert_eq!(a.credentials[0].source, MethodSource::MethodList);
-            assert_eq!(a.credentials[0].provider_name.as_deref(), Some("Microsoft Authenticator"));
+            assert_eq!(
+                a.credentials[0].provider_name.as_deref(),
+                Some("Microsoft Authenticator")
+            );
             assert!(!a.methods.phone);
         },
     },
@@ -745,10 +1263,26 @@ const CASES: &[Case] = &[
         build: || {
             let mut p = person();
             p.methods.as_mut().unwrap().fetched_at = days_ago(3);
-            p.devices.push(registered("phone-1", "iPhone 15", "iOS", "18.3", Some(TrustType::Workplace)));
-            p.sign_ins.push(sign_in("phone-1", "Ios", IOS_UA, Via::Browser("Mobile Safari"), None, 1));
+            p.devices.push(registered(
+                "phone-1",
+                "iPhone 15",
+                "iOS",
+                "18.3",
+                Some(TrustType::Workplace),
+            ));
+            p.sign_ins.push(sign_in(
+                "phone-1",
+                "Ios",
+                IOS_UA,
+                Via::Browser("Mobile Safari"),
+                None,
+                1,
+            ));
             p.registration_report = Some(RegistrationReport {
-                methods_registered: vec!["microsoftAuthenticatorPush".into(), "passKeyDeviceBoundAuthenticator".into()],
+                methods_registered: vec![
+                    "microsoftAuthenticatorPush".into(),
+                    "passKeyDeviceBoundAuthenticator".into(),
+                ],
                 last_updated: days_ago(0),
             });
             (p, device_bound_only())
@@ -760,7 +1294,10 @@ const CASES: &[Case] = &[
             assert_eq!(a.credentials[0].source, MethodSource::RegistrationReport);
             assert_eq!(
                 a.credentials[0].kind,
-                CredentialKind::Passkey { provider: ProviderKind::AuthenticatorIos, known_provider: false }
+                CredentialKind::Passkey {
+                    provider: ProviderKind::AuthenticatorIos,
+                    known_provider: false
+                }
             );
             assert!(a.methods.authenticator_app);
         },
@@ -774,9 +1311,21 @@ fn table_of_people_gives_the_expected_verdicts() {
         let a = run(&p, &policy);
         for (id, expected) in case.devices {
             let got = device(&a, id).verdict.name();
-            assert_eq!(got, *expected, "{}: device {id}: {:#?}", case.name, device(&a, id));
+            assert_eq!(
+                got,
+                *expected,
+                "{}: device {id}: {:#?}",
+                case.name,
+                device(&a, id)
+            );
         }
-        assert_eq!(person_name(&a.person), case.person, "{}: {:#?}", case.name, a.person);
+        assert_eq!(
+            person_name(&a.person),
+            case.person,
+            "{}: {:#?}",
+            case.name,
+            a.person
+        );
         (case.check)(&a);
     }
 }
@@ -832,20 +1381,50 @@ fn not_targets_are_named_and_never_safe() {
         excluded_group_ids: vec!["aaaaaaaa-0000-0000-0000-000000000002".into()],
     };
     let outside = ready();
-    let a = assess(&outside, &PasskeyPolicy::allow_all(), &Rules::default(), &target, now());
+    let a = assess(
+        &outside,
+        &PasskeyPolicy::allow_all(),
+        &Rules::default(),
+        &target,
+        now(),
+    );
     assert_eq!(
         a.person,
-        PersonVerdict::NotTarget { why: NotTargetReason::NotInTargetGroup { group_id: "aaaaaaaa-0000-0000-0000-000000000001".into() } }
+        PersonVerdict::NotTarget {
+            why: NotTargetReason::NotInTargetGroup {
+                group_id: "aaaaaaaa-0000-0000-0000-000000000001".into()
+            }
+        }
     );
     let mut inside = ready();
-    inside.group_ids.insert("aaaaaaaa-0000-0000-0000-000000000001".into());
-    let a = assess(&inside, &PasskeyPolicy::allow_all(), &Rules::default(), &target, now());
+    inside
+        .group_ids
+        .insert("aaaaaaaa-0000-0000-0000-000000000001".into());
+    let a = assess(
+        &inside,
+        &PasskeyPolicy::allow_all(),
+        &Rules::default(),
+        &target,
+        now(),
+    );
     assert_eq!(a.person, PersonVerdict::SafeToEnforce);
-    inside.group_ids.insert("aaaaaaaa-0000-0000-0000-000000000002".into());
-    let a = assess(&inside, &PasskeyPolicy::allow_all(), &Rules::default(), &target, now());
+    inside
+        .group_ids
+        .insert("aaaaaaaa-0000-0000-0000-000000000002".into());
+    let a = assess(
+        &inside,
+        &PasskeyPolicy::allow_all(),
+        &Rules::default(),
+        &target,
+        now(),
+    );
     assert_eq!(
         a.person,
-        PersonVerdict::NotTarget { why: NotTargetReason::InExcludedGroup { group_id: "aaaaaaaa-0000-0000-0000-000000000002".into() } }
+        PersonVerdict::NotTarget {
+            why: NotTargetReason::InExcludedGroup {
+                group_id: "aaaaaaaa-0000-0000-0000-000000000002".into()
+            }
+        }
     );
 }
 
@@ -854,14 +1433,34 @@ fn a_person_excluded_from_the_passkey_method_still_counts_whfb() {
     let mut p = person();
     windows(&mut p, "pc-1", "10.0.26100.3000", Some(TrustType::AzureAd));
     add(&mut p, whfb("LT-pc-1", 300));
-    add(&mut p, passkey(YUBIKEY_AAGUID, "YubiKey", "YubiKey 5 Series with NFC", 200, None));
-    p.sign_ins.push(sign_in("pc-1", "Windows 10", WIN_UA, Via::App, Some("Windows Hello for Business"), 1));
-    p.group_ids.insert("bbbbbbbb-0000-0000-0000-000000000001".into());
+    add(
+        &mut p,
+        passkey(
+            YUBIKEY_AAGUID,
+            "YubiKey",
+            "YubiKey 5 Series with NFC",
+            200,
+            None,
+        ),
+    );
+    p.sign_ins.push(sign_in(
+        "pc-1",
+        "Windows 10",
+        WIN_UA,
+        Via::App,
+        Some("Windows Hello for Business"),
+        1,
+    ));
+    p.group_ids
+        .insert("bbbbbbbb-0000-0000-0000-000000000001".into());
     let mut policy = PasskeyPolicy::allow_all();
     policy.exclude_group_ids = vec!["bbbbbbbb-0000-0000-0000-000000000001".into()];
     let a = run(&p, &policy);
     assert_eq!(a.passkey_policy_block, Some(PolicyBlock::PersonExcluded));
-    assert_eq!(a.credentials.iter().filter(|c| c.blocked.is_some()).count(), 1);
+    assert_eq!(
+        a.credentials.iter().filter(|c| c.blocked.is_some()).count(),
+        1
+    );
     assert_eq!(a.person, PersonVerdict::SafeToEnforce);
 }
 
@@ -889,7 +1488,9 @@ fn a_failed_registration_with_nothing_since_is_reported_as_stuck() {
     assert!(a.registration.stuck);
     let failure = a.registration.last_failure.as_ref().unwrap();
     assert_eq!(failure.provider, Some(ProviderKind::AuthenticatorAndroid));
-    let PersonVerdict::NotYet { reasons } = &a.person else { panic!("{:?}", a.person) };
+    let PersonVerdict::NotYet { reasons } = &a.person else {
+        panic!("{:?}", a.person)
+    };
     assert!(reasons.contains(&NotYetReason::RegistrationFailing { at: days_ago(5) }));
 }
 
@@ -901,7 +1502,10 @@ fn the_assessment_serialises_with_stable_keys() {
     let json = serde_json::to_value(&a).unwrap();
     assert_eq!(json["person"]["verdict"], "needsExclusion");
     assert_eq!(json["devices"][0]["verdict"]["verdict"], "incompatible");
-    assert_eq!(json["devices"][0]["verdict"]["reason"]["reason"], "iosTooOld");
+    assert_eq!(
+        json["devices"][0]["verdict"]["reason"]["reason"],
+        "iosTooOld"
+    );
     let back: Assessment = serde_json::from_value(json).unwrap();
     assert_eq!(back, a);
 }

@@ -37,11 +37,17 @@ pub struct Assessment {
 pub enum PersonVerdict {
     /// Every device used in the window has a usable passkey that was used from it.
     SafeToEnforce,
-    NotYet { reasons: Vec<NotYetReason> },
+    NotYet {
+        reasons: Vec<NotYetReason>,
+    },
     /// Some devices cannot use a passkey the policy allows: enforcing needs an exclusion for
     /// them (or their remedies).
-    NeedsExclusion { devices: Vec<DeviceKey> },
-    NotTarget { why: NotTargetReason },
+    NeedsExclusion {
+        devices: Vec<DeviceKey>,
+    },
+    NotTarget {
+        why: NotTargetReason,
+    },
 }
 
 /// Why a person is not yet safe to enforce.
@@ -50,13 +56,21 @@ pub enum PersonVerdict {
 pub enum NotYetReason {
     /// No successful sign-in in the window: nothing proves any device works.
     NoSignInsInWindow,
-    DeviceNeedsPasskey { device: DeviceKey },
+    DeviceNeedsPasskey {
+        device: DeviceKey,
+    },
     /// A passkey or WHFB covers the device, but no passkey sign-in from it was seen.
-    DeviceNotTested { device: DeviceKey },
-    DeviceUnknown { device: DeviceKey },
+    DeviceNotTested {
+        device: DeviceKey,
+    },
+    DeviceUnknown {
+        device: DeviceKey,
+    },
     /// The latest registration failed and nothing was registered since.
     #[serde(rename_all = "camelCase")]
-    RegistrationFailing { at: Timestamp },
+    RegistrationFailing {
+        at: Timestamp,
+    },
 }
 
 /// One device the person used in the window.
@@ -130,7 +144,10 @@ pub struct StrongUse {
 pub enum DeviceVerdict {
     /// A usable passkey covers every way the device signs in, and one was used from it.
     #[serde(rename_all = "camelCase")]
-    Ready { last_used: Timestamp, kind: StepKind },
+    Ready {
+        last_used: Timestamp,
+        kind: StepKind,
+    },
     /// A passkey or WHFB covers the device, but no passkey sign-in from it was seen in the
     /// window: ask the person to test.
     RegisteredButUnused { hint: UnusedHint },
@@ -196,12 +213,20 @@ pub struct RankedOption {
 pub enum PasskeyOption {
     /// A passkey in Microsoft Authenticator, on this phone or from a phone nearby (QR).
     #[serde(rename_all = "camelCase")]
-    AuthenticatorPasskey { on_this_device: bool },
+    AuthenticatorPasskey {
+        on_this_device: bool,
+    },
     WindowsHelloForBusiness,
     /// A passkey of the platform itself (macOS Platform SSO, Entra passkey on Windows).
-    PlatformPasskey { provider: ProviderKind, name: String },
+    PlatformPasskey {
+        provider: ProviderKind,
+        name: String,
+    },
     /// A synced passkey of a password manager (iCloud Keychain, Google Password Manager…).
-    SyncedPasskey { provider: ProviderKind, name: String },
+    SyncedPasskey {
+        provider: ProviderKind,
+        name: String,
+    },
     SecurityKey,
 }
 
@@ -230,9 +255,15 @@ pub enum Caveat {
 pub enum IncompatibleReason {
     /// iOS below what Authenticator passkeys need (and synced passkeys not allowed or too old).
     #[serde(rename_all = "camelCase")]
-    IosTooOld { version: Option<Version>, needs: u32 },
+    IosTooOld {
+        version: Option<Version>,
+        needs: u32,
+    },
     #[serde(rename_all = "camelCase")]
-    AndroidTooOld { version: Option<Version>, needs: u32 },
+    AndroidTooOld {
+        version: Option<Version>,
+        needs: u32,
+    },
     /// A model that needs a later Android for Authenticator passkeys.
     #[serde(rename_all = "camelCase")]
     AndroidModelNeedsUpdate {
@@ -246,7 +277,10 @@ pub enum IncompatibleReason {
     DesktopAppsNeedNewerWindows { build: u32, needs: u32 },
     /// A browser that cannot do the QR flow on this Windows (Firefox, or Chrome/Edge < 108).
     #[serde(rename_all = "camelCase")]
-    BrowserCannotUsePhonePasskey { browser: Channel, major: Option<u32> },
+    BrowserCannotUsePhonePasskey {
+        browser: Channel,
+        major: Option<u32>,
+    },
     /// The passkey policy allows no passkey this device could hold or reach.
     #[serde(rename_all = "camelCase")]
     PolicyAllowsNoOption { block: Option<PasskeyBlock> },
@@ -258,9 +292,14 @@ pub enum IncompatibleReason {
 #[serde(tag = "remedy", rename_all = "camelCase")]
 pub enum Remedy {
     /// Update the operating system to at least this version (Windows: build).
-    UpgradeOs { os: OsFamily, to: u32 },
+    UpgradeOs {
+        os: OsFamily,
+        to: u32,
+    },
     /// Use Chrome or Edge (at least this major) instead of the desktop app or other browser.
-    UseBrowser { min_chromium: u32 },
+    UseBrowser {
+        min_chromium: u32,
+    },
     /// Admin: allow synced passkeys in a passkey profile.
     AllowSyncedPasskeys,
     SecurityKey,

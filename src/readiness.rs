@@ -23,6 +23,8 @@ mod verdict;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;
 
 pub use assess::assess;

@@ -778,6 +778,14 @@ mod tests {
     }
 
     #[test]
+    fn the_effective_config_with_readiness_rules_prints_and_reads_back() {
+        let c = Config::defaults();
+        let text = c.to_redacted_toml();
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back.readiness.rules, c.readiness.rules);
+    }
+
+    #[test]
     fn readiness_ids_must_be_guids_and_the_test_app_is_ignored() {
         let err = load_from(
             None,

@@ -489,6 +489,10 @@ impl Ctx<'_> {
             if names_in_use.contains(&name) {
                 return d.name.as_deref() == Some(name.as_str());
             }
+            // WHFB and Platform SSO names are the device's name: a device not in use.
+            if !matches!(h.credential.kind, CredentialKind::Passkey { .. }) {
+                return false;
+            }
         }
         match b.family {
             Some(OsFamily::Windows)

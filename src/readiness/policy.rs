@@ -91,11 +91,7 @@ impl PasskeyPolicy {
         if !self.enabled {
             return Err(PolicyBlock::MethodDisabled);
         }
-        if self
-            .exclude_group_ids
-            .iter()
-            .any(|g| person.group_ids.contains(&g.to_ascii_lowercase()))
-        {
+        if self.exclude_group_ids.iter().any(|g| person.in_group(g)) {
             return Err(PolicyBlock::PersonExcluded);
         }
         let mut ids: Vec<&str> = Vec::new();
@@ -103,7 +99,7 @@ impl PasskeyPolicy {
         for t in &self.include_targets {
             let applies = match &t.group_id {
                 None => true,
-                Some(g) => person.group_ids.contains(&g.to_ascii_lowercase()),
+                Some(g) => person.in_group(g),
             };
             if !applies {
                 continue;
@@ -336,17 +332,13 @@ impl TargetPopulation {
         if !person.account_enabled {
             return Some(NotTargetReason::AccountDisabled);
         }
-        if let Some(g) = self
-            .excluded_group_ids
-            .iter()
-            .find(|g| person.group_ids.contains(&g.to_ascii_lowercase()))
-        {
+        if let Some(g) = self.excluded_group_ids.iter().find(|g| person.in_group(g)) {
             return Some(NotTargetReason::InExcludedGroup {
                 group_id: g.to_ascii_lowercase(),
             });
         }
         if let Some(g) = &self.target_group_id
-            && !person.group_ids.contains(&g.to_ascii_lowercase())
+            && !person.in_group(g)
         {
             return Some(NotTargetReason::NotInTargetGroup {
                 group_id: g.to_ascii_lowercase(),

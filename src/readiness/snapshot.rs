@@ -35,6 +35,14 @@ pub struct PersonSnapshot {
     pub taken_at: Timestamp,
 }
 
+impl PersonSnapshot {
+    /// Whether the person is in a group (ids compared case-insensitively).
+    pub fn in_group(&self, group_id: &str) -> bool {
+        let g = group_id.trim();
+        self.group_ids.iter().any(|x| x.eq_ignore_ascii_case(g))
+    }
+}
+
 /// Graph's `userType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

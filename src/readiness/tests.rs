@@ -1509,3 +1509,24 @@ fn the_assessment_serialises_with_stable_keys() {
     let back: Assessment = serde_json::from_value(json).unwrap();
     assert_eq!(back, a);
 }
+
+#[test]
+fn whfb_of_a_laptop_no_longer_used_does_not_cover_the_new_one() {
+    let mut p = person();
+    windows(
+        &mut p,
+        "pc-new",
+        "10.0.26100.3000",
+        Some(TrustType::AzureAd),
+    );
+    add(&mut p, whfb("LT-old", 400));
+    p.sign_ins
+        .push(sign_in("pc-new", "Windows 10", WIN_UA, Via::App, None, 1));
+    let a = run(&p, &device_bound_only());
+    let pc = device(&a, "pc-new");
+    assert!(pc.covered_by.is_empty());
+    let DeviceVerdict::NeedsPasskey { options } = &pc.verdict else {
+        panic!("{:?}", pc.verdict)
+    };
+    assert_eq!(options[0].option, PasskeyOption::WindowsHelloForBusiness);
+}

@@ -9,7 +9,7 @@ use super::credentials::{self, Held};
 use super::device::{Channel, Client, DeviceKey, SignInFacts, Version, WindowsRelease};
 use super::policy::{EffectivePolicy, PasskeyPolicy, TargetPopulation};
 use super::rules::{ProviderKind, Rules};
-use super::snapshot::{AuditResult, OsFamily, PersonSnapshot, RegisteredDevice};
+use super::snapshot::{AuditResult, AuthMethod, OsFamily, PersonSnapshot, RegisteredDevice};
 use super::verdict::*;
 
 /// Assesses one person at `now`. Pure: the same inputs give the same assessment, whatever the
@@ -93,11 +93,24 @@ pub fn assess(
         }
     }
 
+    let authenticator_apps = snapshot
+        .methods
+        .iter()
+        .flat_map(|l| &l.methods)
+        .filter_map(|m| match m {
+            AuthMethod::Authenticator(a) => Some((
+                a.display_name.as_deref().map(str::to_ascii_lowercase),
+                a.app_version.as_deref().and_then(Version::parse),
+            )),
+            _ => None,
+        })
+        .collect();
     let ctx = Ctx {
         rules,
         eff: &eff,
         held: &held,
         window_start,
+        authenticator_apps,
     };
     let mut facts: Vec<(DeviceKey, DeviceAcc, OsFacts)> = devices
         .into_iter()
@@ -360,6 +373,8 @@ struct Ctx<'a> {
     eff: &'a EffectivePolicy<'a>,
     held: &'a [Held],
     window_start: Timestamp,
+    /// Authenticator apps: phone name (lower case) and app version.
+    authenticator_apps: Vec<(Option<String>, Option<Version>)>,
 }
 
 struct Dev<'a> {
@@ -933,6 +948,9 @@ impl Ctx<'_> {
                     if !ios && samsung && self.major(d) == Some(14) {
                         c.push(Caveat::SamsungProviderMayIntercept);
                     }
+                    if self.authenticator_outdated(d.name.as_deref(), auth_kind) {
+                        c.push(Caveat::UpdateAuthenticator);
+                    }
                     out.push(Candidate {
                         option: PasskeyOption::AuthenticatorPasskey {
                             on_this_device: true,
@@ -1052,6 +1070,33 @@ impl Ctx<'_> {
         out
     }
 
+    /// Whether the Authenticator app on this phone (or, without one named, on every phone) is
+    /// too old for passkeys under a profile allowing both passkey types.
+    fn authenticator_outdated(&self, phone: Option<&str>, kind: ProviderKind) -> bool {
+        if !self.eff.mixed_profile() {
+            return false;
+        }
+        let min = match kind {
+            ProviderKind::AuthenticatorAndroid => &self.rules.min_authenticator_version_android,
+            _ => &self.rules.min_authenticator_version_ios,
+        };
+        let Some(min) = Version::parse(min) else {
+            return false;
+        };
+        let named: Vec<&Option<Version>> = self
+            .authenticator_apps
+            .iter()
+            .filter(|(name, _)| phone.is_some() && name.as_deref() == phone)
+            .map(|(_, v)| v)
+            .collect();
+        let apps: Vec<&Option<Version>> = if named.is_empty() {
+            self.authenticator_apps.iter().map(|(_, v)| v).collect()
+        } else {
+            named
+        };
+        !apps.is_empty() && apps.iter().all(|v| v.as_ref().is_some_and(|v| *v < min))
+    }
+
     fn phone_nearby(
         &self,
         d: &Dev<'_>,
@@ -1073,6 +1118,9 @@ impl Ctx<'_> {
                 })
             })
             .collect();
+        if self.authenticator_outdated(None, kind) {
+            caveats.insert(Caveat::UpdateAuthenticator);
+        }
         if !covers.is_empty() {
             out.push(Candidate {
                 option: PasskeyOption::AuthenticatorPasskey {

@@ -231,6 +231,14 @@ impl EffectivePolicy<'_> {
         Err(reason)
     }
 
+    /// Whether a profile of the person allows both device-bound and synced passkeys (then
+    /// Authenticator needs a recent app version).
+    pub fn mixed_profile(&self) -> bool {
+        self.profiles
+            .as_ref()
+            .is_ok_and(|ps| ps.iter().any(|p| p.device_bound && p.synced))
+    }
+
     /// Whether a profile names an AAGUID of this kind on an allow list without enforcing
     /// attestation (what Entra passkeys on Windows need, reference/graph.md §11).
     pub fn explicitly_allows(&self, kind: ProviderKind) -> bool {

@@ -25,6 +25,11 @@ pub struct Rules {
     pub min_android_synced: u32,
     /// macOS major for an iCloud Keychain passkey in Safari and Chrome.
     pub min_macos_synced: u32,
+    /// Authenticator app version (iOS) a passkey needs under a profile that allows both
+    /// device-bound and synced passkeys.
+    pub min_authenticator_version_ios: String,
+    /// The same for Android.
+    pub min_authenticator_version_android: String,
     /// First Windows 11 build (the version string still starts `10.0.`).
     pub windows_11_build: u32,
     /// Windows build from which a phone passkey works over QR/Bluetooth in every app
@@ -259,6 +264,20 @@ impl Rules {
                     format!("{:?} is not an app id (GUID)", a.app_id),
                 )
             })?;
+        }
+        for (key, value) in [
+            (
+                "readiness.rules.min_authenticator_version_ios",
+                &self.min_authenticator_version_ios,
+            ),
+            (
+                "readiness.rules.min_authenticator_version_android",
+                &self.min_authenticator_version_android,
+            ),
+        ] {
+            if super::device::Version::parse(value).is_none() {
+                return Err((key, format!("{value:?} is not a version like 6.2507.4749")));
+            }
         }
         for (key, value) in [
             ("readiness.rules.window_days", self.window_days),

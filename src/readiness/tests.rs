@@ -1530,3 +1530,38 @@ fn whfb_of_a_laptop_no_longer_used_does_not_cover_the_new_one() {
     };
     assert_eq!(options[0].option, PasskeyOption::WindowsHelloForBusiness);
 }
+
+#[test]
+fn an_old_authenticator_app_must_be_updated_where_a_profile_allows_both_passkey_types() {
+    let build = || {
+        let mut p = person();
+        android(&mut p, 14, "Google", "Pixel 8");
+        add(
+            &mut p,
+            AuthMethod::Authenticator(AuthenticatorApp {
+                id: "app-1".into(),
+                display_name: Some("Pixel 8".into()),
+                device_id: None,
+                app_version: Some("6.2409.6094".into()),
+                created: days_ago(300),
+                last_used: None,
+            }),
+        );
+        p
+    };
+    let caveats = |policy: &PasskeyPolicy| {
+        let a = run(&build(), policy);
+        let DeviceVerdict::NeedsPasskey { options } = &device(&a, "android-1").verdict else {
+            panic!("{:?}", device(&a, "android-1").verdict)
+        };
+        assert_eq!(
+            options[0].option,
+            PasskeyOption::AuthenticatorPasskey {
+                on_this_device: true
+            }
+        );
+        options[0].caveats.clone()
+    };
+    assert!(caveats(&PasskeyPolicy::allow_all()).contains(&Caveat::UpdateAuthenticator));
+    assert!(!caveats(&device_bound_only()).contains(&Caveat::UpdateAuthenticator));
+}

@@ -244,6 +244,9 @@ pub enum Caveat {
     PerWorkProfile,
     /// Samsung may offer Samsung Pass instead of Authenticator as provider [C].
     SamsungProviderMayIntercept,
+    /// The Authenticator app on the phone is older than passkeys need under the person's
+    /// profiles: update it first.
+    UpdateAuthenticator,
     /// Shared device: a key the person carries works on every kiosk.
     SharedDevice,
     /// Needs an NFC or USB-C key on a phone.

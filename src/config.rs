@@ -34,6 +34,7 @@ pub struct Config {
     pub dev: DevConfig,
     pub log: LogConfig,
     pub manifest: ManifestConfig,
+    pub readiness: ReadinessConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,6 +112,43 @@ pub struct ManifestConfig {
     pub privacy_url: String,
     pub terms_url: String,
     pub accent_color: String,
+}
+
+/// Who the rollout targets and the compatibility rules readiness decides by.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadinessConfig {
+    /// Empty: every member of the tenant.
+    pub target_group_id: String,
+    pub excluded_group_ids: Vec<String>,
+    /// Empty: the bot's test sign-in uses no app of its own.
+    pub test_app_id: String,
+    pub rules: crate::readiness::Rules,
+}
+
+impl ReadinessConfig {
+    /// The target population as readiness takes it.
+    pub fn target(&self) -> crate::readiness::TargetPopulation {
+        crate::readiness::TargetPopulation {
+            target_group_id: (!self.target_group_id.is_empty())
+                .then(|| self.target_group_id.clone()),
+            excluded_group_ids: self.excluded_group_ids.clone(),
+        }
+    }
+
+    /// The rules with the bot's own test app among the ignored apps.
+    pub fn effective_rules(&self) -> crate::readiness::Rules {
+        let mut rules = self.rules.clone();
+        if !self.test_app_id.is_empty() && rules.ignored_app(&self.test_app_id).is_none() {
+            rules.ignored_apps.push(crate::readiness::IgnoredApp {
+                app_id: self.test_app_id.clone(),
+                name: "passkey-pilot test sign-in".into(),
+                why: crate::readiness::IgnoredWhy::BotTest,
+                certainty: crate::readiness::Certainty::Verified,
+            });
+        }
+        rules
+    }
 }
 
 /// A secret setting: never printed, never serialized in clear.
@@ -533,6 +571,26 @@ impl Config {
             .collect();
         crate::manifest::check_config(&self.manifest)
             .map_err(|(key, message)| invalid(key, message))?;
+        let guid = |key: &str, value: &str| {
+            uuid::Uuid::try_parse(value.trim())
+                .map(|u| u.hyphenated().to_string())
+                .map_err(|_| invalid(key, format!("{value:?} is not an object id (GUID)")))
+        };
+        let r = &mut self.readiness;
+        if !r.target_group_id.is_empty() {
+            r.target_group_id = guid("readiness.target_group_id", &r.target_group_id)?;
+        }
+        if !r.test_app_id.is_empty() {
+            r.test_app_id = guid("readiness.test_app_id", &r.test_app_id)?;
+        }
+        r.excluded_group_ids = r
+            .excluded_group_ids
+            .iter()
+            .map(|g| guid("readiness.excluded_group_ids", g))
+            .collect::<Result<_, _>>()?;
+        r.rules
+            .validate()
+            .map_err(|(key, message)| invalid(key, message))?;
         Ok(self)
     }
 
@@ -693,6 +751,89 @@ mod tests {
         )
         .unwrap();
         assert!(c.dev.allow_anonymous);
+    }
+
+    #[test]
+    fn readiness_defaults_match_the_reference() {
+        let c = Config::defaults();
+        let r = &c.readiness.rules;
+        assert_eq!(r.window_days, 30);
+        assert_eq!((r.min_ios_authenticator, r.min_ios_synced), (17, 16));
+        assert_eq!((r.min_android_authenticator, r.min_android_synced), (14, 9));
+        assert_eq!(r.windows_cross_device_all_apps_build, 22631);
+        assert_eq!(r.windows_11_build, 22000);
+        assert_eq!(r.min_chromium_cross_device, 108);
+        assert_eq!(r.max_whfb_per_shared_device, 10);
+        assert_eq!(
+            r.provider("90A3CCDF-635C-4729-A248-9B709135078F")
+                .map(|p| p.kind),
+            Some(crate::readiness::ProviderKind::AuthenticatorIos)
+        );
+        assert!(
+            r.ignored_app("19db86c3-b2b9-44cc-b339-36da233a3be2")
+                .is_some()
+        );
+        assert_eq!(*r, crate::readiness::Rules::default());
+        assert!(c.readiness.target().target_group_id.is_none());
+    }
+
+    #[test]
+    fn the_effective_config_with_readiness_rules_prints_and_reads_back() {
+        let c = Config::defaults();
+        let text = c.to_redacted_toml();
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back.readiness.rules, c.readiness.rules);
+    }
+
+    #[test]
+    fn readiness_ids_must_be_guids_and_the_test_app_is_ignored() {
+        let err = load_from(
+            None,
+            env(&[("PASSKEY_PILOT__READINESS__TARGET_GROUP_ID", "all-staff")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`readiness.target_group_id`"), "{err}");
+        assert!(
+            err.contains("PASSKEY_PILOT__READINESS__TARGET_GROUP_ID"),
+            "{err}"
+        );
+        let (c, _) = load_from(
+            None,
+            env(&[
+                (
+                    "PASSKEY_PILOT__READINESS__TEST_APP_ID",
+                    "AAAAAAAA-1111-2222-3333-444444444444",
+                ),
+                (
+                    "PASSKEY_PILOT__READINESS__RULES__MIN_IOS_AUTHENTICATOR",
+                    "18",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.readiness.rules.min_ios_authenticator, 18);
+        let rules = c.readiness.effective_rules();
+        assert_eq!(
+            rules
+                .ignored_app("aaaaaaaa-1111-2222-3333-444444444444")
+                .map(|a| a.why),
+            Some(crate::readiness::IgnoredWhy::BotTest)
+        );
+    }
+
+    #[test]
+    fn a_bad_aaguid_in_the_rules_names_the_key_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[readiness.rules]\nproviders = [{ aaguid = \"nope\", name = \"X\", kind = \"securityKey\", certainty = \"community\" }]\n",
+        )
+        .unwrap();
+        let err = load_from(Some(&file), vec![]).unwrap_err().to_string();
+        assert!(err.contains("`readiness.rules.providers`"), "{err}");
+        assert!(err.contains(&format!("{} line 2", file.display())), "{err}");
     }
 
     #[test]

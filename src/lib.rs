@@ -15,6 +15,7 @@ pub mod http;
 pub mod i18n;
 pub mod ids;
 pub mod manifest;
+pub mod readiness;
 pub mod sim;
 pub mod store;
 pub mod telemetry;

@@ -30,6 +30,7 @@ pub const PUBLIC_OPENID_METADATA_URL: &str =
 pub struct Config {
     pub server: ServerConfig,
     pub bot: BotConfig,
+    pub graph: GraphConfig,
     pub store: StoreConfig,
     pub dev: DevConfig,
     pub log: LogConfig,
@@ -71,6 +72,63 @@ pub struct BotConfig {
     pub tenant_rps: u32,
     pub conversation_rps: u32,
     pub max_attempts: u32,
+}
+
+/// How the Graph app gets its app-only tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GraphAuth {
+    /// Client credentials with `graph.client_secret`.
+    ClientSecret,
+    /// An Azure managed identity (user-assigned when `graph.client_id` is set).
+    ManagedIdentity,
+    /// Workload identity federation (Kubernetes): a federated token file exchanged for a token.
+    WorkloadIdentity,
+}
+
+/// Microsoft Graph: where it is, how to authenticate, and how fast to read it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphConfig {
+    pub base_url: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub token_url: String,
+    pub token_scope: String,
+    pub auth: GraphAuth,
+    pub request_timeout_secs: u64,
+    pub max_attempts: u32,
+    pub reports_per_10s: u32,
+    pub directory_units_per_10s: u32,
+    pub directory_write_units_per_150s: u32,
+    pub limit_scale: f64,
+    pub cache_ttl_secs: u64,
+    pub policy_cache_ttl_secs: u64,
+    pub cache_capacity: u64,
+}
+
+/// National clouds: Graph host → (login host, Graph resource for the token scope).
+const GRAPH_CLOUDS: &[(&str, &str)] = &[
+    ("graph.microsoft.com", "login.microsoftonline.com"),
+    ("graph.microsoft.us", "login.microsoftonline.us"),
+    ("dod-graph.microsoft.us", "login.microsoftonline.us"),
+    ("microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn"),
+];
+
+impl GraphConfig {
+    /// The cloud's (Graph host, login host) for `base_url`; the global cloud for any other host
+    /// (the simulator, a proxy).
+    fn cloud(&self) -> (&'static str, &'static str) {
+        let host = url::Url::parse(&self.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .unwrap_or_default();
+        GRAPH_CLOUDS
+            .iter()
+            .copied()
+            .find(|(graph, _)| *graph == host)
+            .unwrap_or(GRAPH_CLOUDS[0])
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -480,6 +538,7 @@ impl Config {
                 AppType::UserAssignedMSI => String::new(),
             };
         }
+        self.resolve_graph(sources)?;
         for (key, value) in [
             ("bot.tenant_rps", self.bot.tenant_rps),
             ("bot.conversation_rps", self.bot.conversation_rps),
@@ -534,6 +593,87 @@ impl Config {
         crate::manifest::check_config(&self.manifest)
             .map_err(|(key, message)| invalid(key, message))?;
         Ok(self)
+    }
+
+    /// Checks `[graph]` and fills its derived defaults (token URL and scope of the cloud).
+    fn resolve_graph(&mut self, sources: &Sources) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.to_owned(),
+            origin: sources.origin(key),
+            message,
+        };
+        let g = &mut self.graph;
+        g.base_url = g.base_url.trim_end_matches('/').to_owned();
+        for (key, value) in [
+            ("graph.base_url", &g.base_url),
+            ("graph.token_url", &g.token_url),
+        ] {
+            if value.is_empty() && key == "graph.token_url" {
+                continue;
+            }
+            let url = url::Url::parse(value)
+                .map_err(|e| invalid(key, format!("{value:?} is not a URL: {e}")))?;
+            if !matches!(url.scheme(), "https" | "http") {
+                return Err(invalid(key, format!("{value:?} must be an http(s) URL")));
+            }
+        }
+        if !g.tenant_id.is_empty() {
+            g.tenant_id = TenantId::parse(&g.tenant_id)
+                .map_err(|_| {
+                    invalid(
+                        "graph.tenant_id",
+                        "must be a GUID (the Entra tenant id)".into(),
+                    )
+                })?
+                .to_string();
+        }
+        if !g.client_id.is_empty() {
+            g.client_id = TenantId::parse(&g.client_id)
+                .map_err(|_| {
+                    invalid(
+                        "graph.client_id",
+                        "must be a GUID (the application or identity client id)".into(),
+                    )
+                })?
+                .to_string();
+        }
+        let (graph_host, login_host) = g.cloud();
+        if g.token_scope.is_empty() {
+            g.token_scope = format!("https://{graph_host}/.default");
+        } else if !g.token_scope.ends_with("/.default") {
+            return Err(invalid(
+                "graph.token_scope",
+                "app-only tokens need a scope ending in /.default".into(),
+            ));
+        }
+        if g.token_url.is_empty() && !g.tenant_id.is_empty() {
+            g.token_url = format!("https://{login_host}/{}/oauth2/v2.0/token", g.tenant_id);
+        }
+        for (key, value) in [
+            ("graph.request_timeout_secs", g.request_timeout_secs),
+            ("graph.max_attempts", u64::from(g.max_attempts)),
+            ("graph.reports_per_10s", u64::from(g.reports_per_10s)),
+            (
+                "graph.directory_units_per_10s",
+                u64::from(g.directory_units_per_10s),
+            ),
+            (
+                "graph.directory_write_units_per_150s",
+                u64::from(g.directory_write_units_per_150s),
+            ),
+            ("graph.cache_capacity", g.cache_capacity),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1".into()));
+            }
+        }
+        if !(g.limit_scale.is_finite() && g.limit_scale > 0.0) {
+            return Err(invalid(
+                "graph.limit_scale",
+                "must be a positive number".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The effective configuration as TOML, secrets redacted.

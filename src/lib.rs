@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod graph;
 pub mod http;
 pub mod i18n;
 pub mod ids;

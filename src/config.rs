@@ -836,6 +836,75 @@ mod tests {
     }
 
     #[test]
+    fn graph_defaults_follow_the_contract_and_derive_the_clouds_endpoints() {
+        let g = Config::defaults().graph;
+        assert_eq!(g.base_url, "https://graph.microsoft.com");
+        assert_eq!(g.auth, GraphAuth::ClientSecret);
+        assert_eq!(g.token_scope, "https://graph.microsoft.com/.default");
+        assert_eq!(g.token_url, "", "no tenant, no token URL");
+        assert_eq!((g.reports_per_10s, g.directory_units_per_10s), (5, 8000));
+
+        let tenant = "33333333-3333-3333-3333-333333333333";
+        let (c, _) = load_from(
+            None,
+            env(&[
+                (
+                    "PASSKEY_PILOT__GRAPH__BASE_URL",
+                    "https://graph.microsoft.us/",
+                ),
+                ("PASSKEY_PILOT__GRAPH__TENANT_ID", tenant),
+                ("PASSKEY_PILOT__GRAPH__AUTH", "WorkloadIdentity"),
+                ("PASSKEY_PILOT__GRAPH__LIMIT_SCALE", "100"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.graph.base_url, "https://graph.microsoft.us");
+        assert_eq!(c.graph.token_scope, "https://graph.microsoft.us/.default");
+        assert_eq!(
+            c.graph.token_url,
+            format!("https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token")
+        );
+        assert_eq!(c.graph.auth, GraphAuth::WorkloadIdentity);
+        assert_eq!(c.graph.limit_scale, 100.0);
+
+        // The simulator keeps the global cloud's scope.
+        let (c, _) = load_from(
+            None,
+            env(&[
+                ("PASSKEY_PILOT__GRAPH__BASE_URL", "http://127.0.0.1:4000"),
+                ("PASSKEY_PILOT__GRAPH__TENANT_ID", tenant),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.graph.token_scope, "https://graph.microsoft.com/.default");
+    }
+
+    #[test]
+    fn bad_graph_settings_name_the_key_and_the_secret_never_prints() {
+        let err = load_from(None, env(&[("PASSKEY_PILOT__GRAPH__CLIENT_ID", "my-app")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`graph.client_id`"), "{err}");
+        assert!(err.contains("PASSKEY_PILOT__GRAPH__CLIENT_ID"), "{err}");
+        let err = load_from(None, env(&[("PASSKEY_PILOT__GRAPH__AUTH", "Password")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`graph.auth`"), "{err}");
+        let err = load_from(None, env(&[("PASSKEY_PILOT__GRAPH__LIMIT_SCALE", "0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`graph.limit_scale`"), "{err}");
+        let (c, _) = load_from(
+            None,
+            env(&[("PASSKEY_PILOT__GRAPH__CLIENT_SECRET", "graph-hunter2")]),
+        )
+        .unwrap();
+        assert_eq!(c.graph.client_secret.expose(), "graph-hunter2");
+        assert!(!c.to_redacted_toml().contains("graph-hunter2"));
+        assert!(!format!("{c:?}").contains("graph-hunter2"));
+    }
+
+    #[test]
     fn a_toml_syntax_error_names_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");

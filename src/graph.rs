@@ -12,6 +12,8 @@ mod client;
 mod counters;
 pub mod error;
 pub mod models;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 

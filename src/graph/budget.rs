@@ -22,11 +22,11 @@ const HEADROOM: f64 = 0.9;
 pub enum Category {
     /// Sign-ins, directory audits, the registration report, authentication methods.
     Reports,
-    /// Users, groups, devices, memberships.
+    /// Users, groups, devices, memberships, policies.
     DirectoryRead,
     /// Group membership changes, temporary access passes.
     DirectoryWrite,
-    /// Policies, Teams installations, `$batch` envelopes: no bucket of ours.
+    /// Teams installations and `$batch` envelopes: no bucket of ours.
     Other,
 }
 
@@ -36,8 +36,11 @@ pub enum Category {
 pub fn classify(method: &Method, path: &str) -> (Category, f64) {
     let path = path.split('?').next().unwrap_or(path).to_ascii_lowercase();
     let read = *method == Method::GET;
-    if path.ends_with("/$batch") || path.contains("/teamwork/") || path.contains("/policies/") {
+    if path.ends_with("/$batch") || path.contains("/teamwork/") {
         return (Category::Other, 0.0);
+    }
+    if path.contains("/policies/") {
+        return (Category::DirectoryRead, 1.0);
     }
     if path.contains("/auditlogs/") || path.contains("/reports/") {
         return (Category::Reports, 1.0);

@@ -83,7 +83,7 @@ pub struct GraphCounters {
     pub directory_reads: u64,
     /// Group membership changes, temporary access passes.
     pub directory_writes: u64,
-    /// Policies, Teams installations.
+    /// Teams installations.
     pub other: u64,
     /// `$batch` envelopes sent.
     pub batches: u64,

@@ -293,7 +293,12 @@ impl Caches {
             fido2: cache(n, ttl),
             windows_hello: cache(n, ttl),
             devices: cache(n, ttl),
-            member_groups: cache(n, ttl),
+            // Invalidated by person prefix, which needs closure support.
+            member_groups: Cache::builder()
+                .max_capacity(n)
+                .time_to_live(ttl)
+                .support_invalidation_closures()
+                .build(),
             policy: cache(1, Duration::from_secs(config.policy_cache_ttl_secs)),
         }
     }
@@ -384,9 +389,9 @@ impl GraphClient {
         c.devices.invalidate(&k).await;
         let prefix = format!("{k}|");
         // Membership answers are keyed by person and group list.
-        let _ = c
-            .member_groups
-            .invalidate_entries_if(move |key, _| key.starts_with(&prefix));
+        c.member_groups
+            .invalidate_entries_if(move |key, _| key.starts_with(&prefix))
+            .expect("the membership cache supports invalidation closures");
     }
 
     pub(super) fn budget(&self) -> &Budget {
@@ -877,7 +882,7 @@ impl GraphClient {
                 out.extend(page?);
             }
         }
-        out.sort_by(|a, b| b.created_date_time.cmp(&a.created_date_time));
+        out.sort_by_key(|s| std::cmp::Reverse(s.created_date_time));
         Ok(out)
     }
 

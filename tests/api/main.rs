@@ -4,6 +4,7 @@
 mod cli;
 mod databases;
 mod demo;
+mod graph_client;
 mod graph_sim;
 mod helpers;
 mod manifest;

@@ -12,7 +12,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::budget::{Category, classify};
-use super::client::{ApiVersion, Call, GraphClient, decode, retry_after_value};
+use super::client::{
+    ApiVersion, Call, GraphClient, THROTTLE_PERCENTAGE, decode, retry_after_value,
+};
 use super::error::GraphError;
 
 /// Graph's limit of requests per `$batch`.
@@ -266,6 +268,12 @@ impl GraphClient {
                     );
                     continue;
                 };
+                if let Some(used) = item
+                    .header(THROTTLE_PERCENTAGE)
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                {
+                    self.budget().quota_used(category, used);
+                }
                 if (200..300).contains(&item.status) {
                     done.push(BatchResponse {
                         id: r.id.clone(),

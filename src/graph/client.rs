@@ -443,6 +443,16 @@ impl GraphClient {
         let mut refreshed = false;
         loop {
             attempt += 1;
+            let token = match self.inner.tokens.token().await {
+                Ok(token) => token,
+                Err(e) if e.is_transient() && attempt < retry.max_attempts => {
+                    let delay = backoff.next().unwrap_or(retry.max_delay);
+                    tracing::debug!(error = %e, ?delay, "no Graph token yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             self.inner.budget.acquire(category, cost).await;
             // A `$batch` envelope is counted by the batch, its items by category.
             if !call.url.path().ends_with("/$batch") {
@@ -451,7 +461,7 @@ impl GraphClient {
             if attempt > 1 {
                 self.inner.counters.retry();
             }
-            let failed = match self.attempt(call, category).await {
+            let failed = match self.attempt(call, category, token.expose()).await {
                 Ok(reply) => return Ok(reply),
                 Err(failed) => failed,
             };
@@ -475,18 +485,12 @@ impl GraphClient {
         }
     }
 
-    async fn attempt(&self, call: &Call, category: Category) -> Result<Reply, Failed> {
-        let token = self.inner.tokens.token().await.map_err(|e| Failed {
-            retry: e.is_transient(),
-            error: e.into(),
-            retry_after: None,
-            unauthorized: false,
-        })?;
+    async fn attempt(&self, call: &Call, category: Category, token: &str) -> Result<Reply, Failed> {
         let mut request = self
             .inner
             .http
             .request(call.method.clone(), call.url.clone())
-            .bearer_auth(token.expose())
+            .bearer_auth(token)
             .timeout(self.inner.retry.request_timeout);
         if let Some(body) = &call.body {
             request = request.json(body);
@@ -508,7 +512,7 @@ impl GraphClient {
             .map_err(|e| transient(error_chain(&e)))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        if let Some(used) = header_f64(&headers, "x-ms-throttle-limit-percentage") {
+        if let Some(used) = header_f64(&headers, THROTTLE_PERCENTAGE) {
             self.inner.budget.quota_used(category, used);
         }
         let body = response
@@ -1231,6 +1235,9 @@ pub(super) fn retry_after_value(raw: &str) -> Option<Duration> {
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64)
 }
+
+/// `x-ms-throttle-limit-percentage`: the share of a quota used, sent from 80 % on.
+pub(super) const THROTTLE_PERCENTAGE: &str = "x-ms-throttle-limit-percentage";
 
 fn header_f64(headers: &HeaderMap, name: &str) -> Option<f64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()

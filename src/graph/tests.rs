@@ -88,6 +88,13 @@ async fn fake(State(seen): State<Arc<Seen>>, request: Request) -> Response {
             "Lifetime validation failed, the token is expired.",
         ),
         "/v1.0/users/expired" => Json(json!({"id": "expired"})).into_response(),
+        // Graph's warning that 120 % of a quota is used.
+        "/v1.0/users/hot" => (
+            [("x-ms-throttle-limit-percentage", "1.2")],
+            Json(json!({"id": "hot"})),
+        )
+            .into_response(),
+        p if p.starts_with("/v1.0/users/cool") => Json(json!({"id": "cool"})).into_response(),
         "/v1.0/$batch" => {
             let round = seen.batch_rounds.fetch_add(1, Ordering::SeqCst);
             let requests: Value = serde_json::from_slice(&body).unwrap();
@@ -144,6 +151,12 @@ async fn fake(State(seen): State<Arc<Seen>>, request: Request) -> Response {
 }
 
 async fn client() -> (GraphClient, Arc<Seen>, Arc<Tokens>) {
+    client_with(|_| {}).await
+}
+
+async fn client_with(
+    tweak: impl FnOnce(&mut crate::config::GraphConfig),
+) -> (GraphClient, Arc<Seen>, Arc<Tokens>) {
     let seen = Arc::new(Seen::default());
     let app = axum::Router::new().fallback(fake).with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -151,6 +164,7 @@ async fn client() -> (GraphClient, Arc<Seen>, Arc<Tokens>) {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let mut config = Config::defaults().graph;
     config.base_url = format!("http://{addr}");
+    tweak(&mut config);
     let tokens = Arc::new(Tokens::default());
     let retry = RetryPolicy {
         max_attempts: 4,
@@ -268,4 +282,43 @@ async fn the_passkey_policy_is_read_without_expand_when_graph_refuses_it_and_cac
     assert!(Arc::ptr_eq(&policy, &again));
     assert_eq!(seen.requests.lock().unwrap().len(), 2);
     assert_eq!(client.counters().cache_hits, 1);
+}
+
+#[tokio::test]
+async fn a_nearly_used_quota_header_slows_the_next_request_down() {
+    // 10 resource units per 10 s: a burst of 9, then 0.9 per second.
+    let (client, _, _) = client_with(|c| c.directory_units_per_10s = 10).await;
+    let quick = std::time::Instant::now();
+    client.user("cool-1").await.unwrap();
+    client.user("cool-2").await.unwrap();
+    assert!(
+        quick.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        quick.elapsed()
+    );
+    client.user("hot").await.unwrap();
+    let slowed = std::time::Instant::now();
+    client.user("cool-3").await.unwrap();
+    assert!(
+        slowed.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        slowed.elapsed()
+    );
+}
+
+#[test]
+fn the_configured_token_source_names_what_is_missing() {
+    let mut config = Config::defaults().graph;
+    let err = token_source(&config, reqwest::Client::new()).err().unwrap();
+    assert!(err.to_string().contains("graph.tenant_id"), "{err}");
+    config.token_url = "https://login.microsoftonline.com/t/oauth2/v2.0/token".into();
+    config.client_id = "00000000-0000-4000-8000-00000000c11e".into();
+    let err = token_source(&config, reqwest::Client::new()).err().unwrap();
+    assert!(err.to_string().contains("graph.client_secret"), "{err}");
+    let err = GraphClient::from_config(&config, reqwest::Client::new()).unwrap_err();
+    assert!(matches!(err, GraphError::Config { .. }), "{err:?}");
+    config.client_secret = crate::config::Secret::new("s");
+    assert!(GraphClient::from_config(&config, reqwest::Client::new()).is_ok());
+    config.auth = crate::config::GraphAuth::ManagedIdentity;
+    assert!(token_source(&config, reqwest::Client::new()).is_ok());
 }

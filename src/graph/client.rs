@@ -439,7 +439,7 @@ impl GraphClient {
         let (category, cost) = classify(&call.method, call.url.path());
         let retry = &self.inner.retry;
         let mut backoff = retry.backoff();
-        let mut attempt = 0;
+        let (mut attempt, mut sent) = (0, 0);
         let mut refreshed = false;
         loop {
             attempt += 1;
@@ -458,9 +458,10 @@ impl GraphClient {
             if !call.url.path().ends_with("/$batch") {
                 self.inner.counters.request(category, false);
             }
-            if attempt > 1 {
+            if sent > 0 {
                 self.inner.counters.retry();
             }
+            sent += 1;
             let failed = match self.attempt(call, category, token.expose()).await {
                 Ok(reply) => return Ok(reply),
                 Err(failed) => failed,
@@ -1192,7 +1193,11 @@ fn required_permission(what: &str) -> Option<&'static str> {
     } else if p.contains("/authentication/") {
         "UserAuthenticationMethod.Read.All"
     } else if p.contains("/teamwork/") {
-        "TeamsAppInstallation.ReadWriteSelfForUser.All"
+        if write {
+            "TeamsAppInstallation.ReadWriteSelfForUser.All"
+        } else {
+            "TeamsAppInstallation.ReadSelfForUser.All"
+        }
     } else if p.contains("/policies/authenticationmethodspolicy") {
         "Policy.Read.AuthenticationMethod"
     } else if p.contains("/members/$ref") {

@@ -10,6 +10,7 @@ mod batch;
 pub mod budget;
 mod client;
 mod counters;
+mod endpoints;
 pub mod error;
 pub mod models;
 #[cfg(test)]
@@ -25,10 +26,11 @@ use crate::config::{GraphAuth, GraphConfig};
 
 pub use self::batch::{BatchRequest, BatchResponse};
 pub use self::budget::Category;
-pub use self::client::{
-    ApiVersion, GraphClient, InstallOutcome, MembershipChange, RetryPolicy, SignInQuery, UserQuery,
-};
+pub use self::client::{ApiVersion, GraphClient, RetryPolicy};
 pub use self::counters::GraphCounters;
+pub use self::endpoints::{
+    InstallOutcome, MAX_CHECK_GROUPS, MembershipChange, SignInQuery, UserQuery,
+};
 pub use self::error::GraphError;
 
 /// The token source `graph.auth` asks for, with the Graph scope of the configured cloud.

@@ -3,7 +3,7 @@
 //! Every record tolerates fields it does not name (Graph adds properties without notice) and
 //! missing optional ones. Strings Microsoft extends without notice (`methodsRegistered`,
 //! authentication method names in sign-ins, audit activity names) stay strings; the few
-//! enumerations the product branches on are [`open_enum!`]s that keep an unknown member as
+//! enumerations the product branches on are `open_enum!`s that keep an unknown member as
 //! `Unknown(String)` instead of failing the whole page.
 
 use std::fmt;

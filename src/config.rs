@@ -30,6 +30,7 @@ pub const PUBLIC_OPENID_METADATA_URL: &str =
 pub struct Config {
     pub server: ServerConfig,
     pub bot: BotConfig,
+    pub graph: GraphConfig,
     pub store: StoreConfig,
     pub dev: DevConfig,
     pub log: LogConfig,
@@ -72,6 +73,63 @@ pub struct BotConfig {
     pub tenant_rps: u32,
     pub conversation_rps: u32,
     pub max_attempts: u32,
+}
+
+/// How the Graph app gets its app-only tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GraphAuth {
+    /// Client credentials with `graph.client_secret`.
+    ClientSecret,
+    /// An Azure managed identity (user-assigned when `graph.client_id` is set).
+    ManagedIdentity,
+    /// Workload identity federation (Kubernetes): a federated token file exchanged for a token.
+    WorkloadIdentity,
+}
+
+/// Microsoft Graph: where it is, how to authenticate, and how fast to read it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphConfig {
+    pub base_url: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub token_url: String,
+    pub token_scope: String,
+    pub auth: GraphAuth,
+    pub request_timeout_secs: u64,
+    pub max_attempts: u32,
+    pub reports_per_10s: u32,
+    pub directory_units_per_10s: u32,
+    pub directory_write_units_per_150s: u32,
+    pub limit_scale: f64,
+    pub cache_ttl_secs: u64,
+    pub policy_cache_ttl_secs: u64,
+    pub cache_capacity: u64,
+}
+
+/// National clouds: Graph host → (login host, Graph resource for the token scope).
+const GRAPH_CLOUDS: &[(&str, &str)] = &[
+    ("graph.microsoft.com", "login.microsoftonline.com"),
+    ("graph.microsoft.us", "login.microsoftonline.us"),
+    ("dod-graph.microsoft.us", "login.microsoftonline.us"),
+    ("microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn"),
+];
+
+impl GraphConfig {
+    /// The cloud's (Graph host, login host) for `base_url`; the global cloud for any other host
+    /// (the simulator, a proxy).
+    fn cloud(&self) -> (&'static str, &'static str) {
+        let host = url::Url::parse(&self.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .unwrap_or_default();
+        GRAPH_CLOUDS
+            .iter()
+            .copied()
+            .find(|(graph, _)| *graph == host)
+            .unwrap_or(GRAPH_CLOUDS[0])
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -518,6 +576,7 @@ impl Config {
                 AppType::UserAssignedMSI => String::new(),
             };
         }
+        self.resolve_graph(sources)?;
         for (key, value) in [
             ("bot.tenant_rps", self.bot.tenant_rps),
             ("bot.conversation_rps", self.bot.conversation_rps),
@@ -592,6 +651,87 @@ impl Config {
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
         Ok(self)
+    }
+
+    /// Checks `[graph]` and fills its derived defaults (token URL and scope of the cloud).
+    fn resolve_graph(&mut self, sources: &Sources) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.to_owned(),
+            origin: sources.origin(key),
+            message,
+        };
+        let g = &mut self.graph;
+        g.base_url = g.base_url.trim_end_matches('/').to_owned();
+        for (key, value) in [
+            ("graph.base_url", &g.base_url),
+            ("graph.token_url", &g.token_url),
+        ] {
+            if value.is_empty() && key == "graph.token_url" {
+                continue;
+            }
+            let url = url::Url::parse(value)
+                .map_err(|e| invalid(key, format!("{value:?} is not a URL: {e}")))?;
+            if !matches!(url.scheme(), "https" | "http") {
+                return Err(invalid(key, format!("{value:?} must be an http(s) URL")));
+            }
+        }
+        if !g.tenant_id.is_empty() {
+            g.tenant_id = TenantId::parse(&g.tenant_id)
+                .map_err(|_| {
+                    invalid(
+                        "graph.tenant_id",
+                        "must be a GUID (the Entra tenant id)".into(),
+                    )
+                })?
+                .to_string();
+        }
+        if !g.client_id.is_empty() {
+            g.client_id = TenantId::parse(&g.client_id)
+                .map_err(|_| {
+                    invalid(
+                        "graph.client_id",
+                        "must be a GUID (the application or identity client id)".into(),
+                    )
+                })?
+                .to_string();
+        }
+        let (graph_host, login_host) = g.cloud();
+        if g.token_scope.is_empty() {
+            g.token_scope = format!("https://{graph_host}/.default");
+        } else if !g.token_scope.ends_with("/.default") {
+            return Err(invalid(
+                "graph.token_scope",
+                "app-only tokens need a scope ending in /.default".into(),
+            ));
+        }
+        if g.token_url.is_empty() && !g.tenant_id.is_empty() {
+            g.token_url = format!("https://{login_host}/{}/oauth2/v2.0/token", g.tenant_id);
+        }
+        for (key, value) in [
+            ("graph.request_timeout_secs", g.request_timeout_secs),
+            ("graph.max_attempts", u64::from(g.max_attempts)),
+            ("graph.reports_per_10s", u64::from(g.reports_per_10s)),
+            (
+                "graph.directory_units_per_10s",
+                u64::from(g.directory_units_per_10s),
+            ),
+            (
+                "graph.directory_write_units_per_150s",
+                u64::from(g.directory_write_units_per_150s),
+            ),
+            ("graph.cache_capacity", g.cache_capacity),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1".into()));
+            }
+        }
+        if !(g.limit_scale.is_finite() && g.limit_scale > 0.0) {
+            return Err(invalid(
+                "graph.limit_scale",
+                "must be a positive number".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The effective configuration as TOML, secrets redacted.
@@ -834,6 +974,75 @@ mod tests {
         let err = load_from(Some(&file), vec![]).unwrap_err().to_string();
         assert!(err.contains("`readiness.rules.providers`"), "{err}");
         assert!(err.contains(&format!("{} line 2", file.display())), "{err}");
+    }
+
+    #[test]
+    fn graph_defaults_follow_the_contract_and_derive_the_clouds_endpoints() {
+        let g = Config::defaults().graph;
+        assert_eq!(g.base_url, "https://graph.microsoft.com");
+        assert_eq!(g.auth, GraphAuth::ClientSecret);
+        assert_eq!(g.token_scope, "https://graph.microsoft.com/.default");
+        assert_eq!(g.token_url, "", "no tenant, no token URL");
+        assert_eq!((g.reports_per_10s, g.directory_units_per_10s), (5, 8000));
+
+        let tenant = "33333333-3333-3333-3333-333333333333";
+        let (c, _) = load_from(
+            None,
+            env(&[
+                (
+                    "PASSKEY_PILOT__GRAPH__BASE_URL",
+                    "https://graph.microsoft.us/",
+                ),
+                ("PASSKEY_PILOT__GRAPH__TENANT_ID", tenant),
+                ("PASSKEY_PILOT__GRAPH__AUTH", "WorkloadIdentity"),
+                ("PASSKEY_PILOT__GRAPH__LIMIT_SCALE", "100"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.graph.base_url, "https://graph.microsoft.us");
+        assert_eq!(c.graph.token_scope, "https://graph.microsoft.us/.default");
+        assert_eq!(
+            c.graph.token_url,
+            format!("https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token")
+        );
+        assert_eq!(c.graph.auth, GraphAuth::WorkloadIdentity);
+        assert_eq!(c.graph.limit_scale, 100.0);
+
+        // The simulator keeps the global cloud's scope.
+        let (c, _) = load_from(
+            None,
+            env(&[
+                ("PASSKEY_PILOT__GRAPH__BASE_URL", "http://127.0.0.1:4000"),
+                ("PASSKEY_PILOT__GRAPH__TENANT_ID", tenant),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.graph.token_scope, "https://graph.microsoft.com/.default");
+    }
+
+    #[test]
+    fn bad_graph_settings_name_the_key_and_the_secret_never_prints() {
+        let err = load_from(None, env(&[("PASSKEY_PILOT__GRAPH__CLIENT_ID", "my-app")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`graph.client_id`"), "{err}");
+        assert!(err.contains("PASSKEY_PILOT__GRAPH__CLIENT_ID"), "{err}");
+        let err = load_from(None, env(&[("PASSKEY_PILOT__GRAPH__AUTH", "Password")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`graph.auth`"), "{err}");
+        let err = load_from(None, env(&[("PASSKEY_PILOT__GRAPH__LIMIT_SCALE", "0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`graph.limit_scale`"), "{err}");
+        let (c, _) = load_from(
+            None,
+            env(&[("PASSKEY_PILOT__GRAPH__CLIENT_SECRET", "graph-hunter2")]),
+        )
+        .unwrap();
+        assert_eq!(c.graph.client_secret.expose(), "graph-hunter2");
+        assert!(!c.to_redacted_toml().contains("graph-hunter2"));
+        assert!(!format!("{c:?}").contains("graph-hunter2"));
     }
 
     #[test]

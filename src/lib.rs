@@ -11,6 +11,7 @@ pub mod config;
 pub mod conversation;
 pub mod demo;
 pub mod engine;
+pub mod graph;
 pub mod http;
 pub mod i18n;
 pub mod ids;

@@ -222,30 +222,53 @@ struct ClientCredentialsFetch {
     scope: String,
 }
 
+/// The settings of a client credentials grant, and the config keys they come from (for
+/// error messages).
+pub struct ClientCredentialSettings<'a> {
+    pub client_id: (&'static str, &'a str),
+    pub client_secret: (&'static str, &'a crate::config::Secret),
+    pub token_url: (&'static str, &'a str),
+    pub scope: (&'static str, &'a str),
+}
+
 impl ClientCredentials {
     /// Uses `bot.token_url`, `bot.app_id`, `bot.app_password` and `bot.token_scope`.
     pub fn new(config: &BotConfig, http: reqwest::Client) -> Result<ClientCredentials, TokenError> {
-        let misconfigured = |reason: &str| TokenError::Misconfigured {
-            reason: reason.to_owned(),
-        };
-        if config.app_id.is_empty() {
-            return Err(misconfigured("bot.app_id is not set"));
+        ClientCredentials::with_settings(
+            ClientCredentialSettings {
+                client_id: ("bot.app_id", &config.app_id),
+                client_secret: ("bot.app_password", &config.app_password),
+                token_url: ("bot.token_url", &config.token_url),
+                scope: ("bot.token_scope", &config.token_scope),
+            },
+            http,
+        )
+    }
+
+    /// Any app's client credentials (the Graph client uses `[graph]`).
+    pub fn with_settings(
+        settings: ClientCredentialSettings<'_>,
+        http: reqwest::Client,
+    ) -> Result<ClientCredentials, TokenError> {
+        let misconfigured = |reason: String| TokenError::Misconfigured { reason };
+        for (key, value) in [
+            settings.client_id,
+            (settings.client_secret.0, settings.client_secret.1.expose()),
+            settings.scope,
+        ] {
+            if value.is_empty() {
+                return Err(misconfigured(format!("{key} is not set")));
+            }
         }
-        if config.app_password.is_empty() {
-            return Err(misconfigured("bot.app_password is not set"));
-        }
-        if config.token_scope.is_empty() {
-            return Err(misconfigured("bot.token_scope is not set"));
-        }
-        let token_url = url::Url::parse(&config.token_url)
-            .map_err(|_| misconfigured("bot.token_url is not a URL"))?;
+        let token_url = url::Url::parse(settings.token_url.1)
+            .map_err(|_| misconfigured(format!("{} is not a URL", settings.token_url.0)))?;
         Ok(ClientCredentials {
             cache: CachedToken::new(ClientCredentialsFetch {
                 http,
                 token_url,
-                client_id: config.app_id.clone(),
-                client_secret: SecretString::from(config.app_password.expose().to_owned()),
-                scope: config.token_scope.clone(),
+                client_id: settings.client_id.1.to_owned(),
+                client_secret: SecretString::from(settings.client_secret.1.expose().to_owned()),
+                scope: settings.scope.1.to_owned(),
             }),
         })
     }
@@ -376,7 +399,7 @@ fn parse_token_response(body: &[u8], now: Timestamp) -> Result<AccessToken, Toke
 }
 
 /// An error code from a remote body, kept only if it looks like one (no log injection).
-pub(super) fn sanitized_code(code: &str) -> Option<String> {
+pub(crate) fn sanitized_code(code: &str) -> Option<String> {
     let ok = !code.is_empty()
         && code.len() <= 64
         && code
@@ -404,7 +427,7 @@ pub struct ManagedIdentity {
 }
 
 struct ManagedIdentityFetch {
-    credential: Arc<ManagedIdentityCredential>,
+    credential: Arc<dyn TokenCredential>,
     scope: String,
 }
 
@@ -416,13 +439,34 @@ impl ManagedIdentity {
                 reason: "bot.app_id (the managed identity's client id) is not set".into(),
             });
         }
-        if config.token_scope.is_empty() {
+        ManagedIdentity::for_scope(Some(&config.app_id), &config.token_scope, http).map_err(|e| {
+            match e {
+                TokenError::Misconfigured { reason } if reason == "no token scope is set" => {
+                    TokenError::Misconfigured {
+                        reason: "bot.token_scope is not set".into(),
+                    }
+                }
+                e => e,
+            }
+        })
+    }
+
+    /// A managed identity for any resource: user-assigned when `client_id` is given,
+    /// system-assigned otherwise.
+    pub fn for_scope(
+        client_id: Option<&str>,
+        scope: &str,
+        http: reqwest::Client,
+    ) -> Result<ManagedIdentity, TokenError> {
+        if scope.is_empty() {
             return Err(TokenError::Misconfigured {
-                reason: "bot.token_scope is not set".into(),
+                reason: "no token scope is set".into(),
             });
         }
         let options = ManagedIdentityCredentialOptions {
-            user_assigned_id: Some(UserAssignedId::ClientId(config.app_id.clone())),
+            user_assigned_id: client_id
+                .filter(|id| !id.is_empty())
+                .map(|id| UserAssignedId::ClientId(id.to_owned())),
             client_options: azure_core::http::ClientOptions {
                 transport: Some(azure_core::http::Transport::new(Arc::new(http))),
                 ..Default::default()
@@ -436,9 +480,66 @@ impl ManagedIdentity {
         Ok(ManagedIdentity {
             cache: CachedToken::new(ManagedIdentityFetch {
                 credential,
-                scope: config.token_scope.clone(),
+                scope: scope.to_owned(),
             }),
         })
+    }
+}
+
+/// Workload identity federation (AKS and other Kubernetes): the pod's federated service
+/// account token, read from `AZURE_FEDERATED_TOKEN_FILE`, is exchanged for an Entra token.
+pub struct WorkloadIdentity {
+    cache: CachedToken<ManagedIdentityFetch>,
+}
+
+impl WorkloadIdentity {
+    /// Builds the credential for `tenant_id` and `client_id` (empty: `AZURE_TENANT_ID`,
+    /// `AZURE_CLIENT_ID`); nothing is read or fetched until the first token.
+    pub fn for_scope(
+        tenant_id: &str,
+        client_id: &str,
+        scope: &str,
+        http: reqwest::Client,
+    ) -> Result<WorkloadIdentity, TokenError> {
+        if scope.is_empty() {
+            return Err(TokenError::Misconfigured {
+                reason: "no token scope is set".into(),
+            });
+        }
+        let options = azure_identity::WorkloadIdentityCredentialOptions {
+            credential_options: azure_identity::ClientAssertionCredentialOptions {
+                client_options: azure_core::http::ClientOptions {
+                    transport: Some(azure_core::http::Transport::new(Arc::new(http))),
+                    ..Default::default()
+                },
+            },
+            client_id: (!client_id.is_empty()).then(|| client_id.to_owned()),
+            tenant_id: (!tenant_id.is_empty()).then(|| tenant_id.to_owned()),
+            ..Default::default()
+        };
+        let credential =
+            azure_identity::WorkloadIdentityCredential::new(Some(options)).map_err(|e| {
+                TokenError::Misconfigured {
+                    reason: format!("workload identity: {e}"),
+                }
+            })?;
+        Ok(WorkloadIdentity {
+            cache: CachedToken::new(ManagedIdentityFetch {
+                credential,
+                scope: scope.to_owned(),
+            }),
+        })
+    }
+}
+
+#[async_trait]
+impl TokenSource for WorkloadIdentity {
+    async fn token(&self) -> Result<AccessToken, TokenError> {
+        self.cache.get().await
+    }
+
+    async fn invalidate(&self) {
+        self.cache.invalidate();
     }
 }
 

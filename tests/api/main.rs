@@ -5,6 +5,7 @@ mod cards;
 mod cli;
 mod databases;
 mod demo;
+mod graph_client;
 mod graph_sim;
 mod helpers;
 mod manifest;

@@ -36,11 +36,11 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 
-use self::odata::{FieldValue, Filter, Query, QueryError};
 pub use self::live::{
     Installation, LiveError, PasskeyKind, PasskeyRegistration, RegistrationOutcome, SignInRecord,
 };
 use self::live::{LiveAudit, LiveSignIn, LiveState};
+use self::odata::{FieldValue, Filter, Query, QueryError};
 use self::policy::Fido2Policy;
 pub use self::throttle::Limit;
 use self::throttle::Throttle;
@@ -1528,9 +1528,7 @@ async fn sign_ins(
         .live()
         .sign_ins
         .iter()
-        .filter(|s| {
-            s.at >= oldest && matches(&q.filter, |f| live::sign_in_field(pop, s, f))
-        })
+        .filter(|s| s.at >= oldest && matches(&q.filter, |f| live::sign_in_field(pop, s, f)))
         .cloned()
         .collect();
     live.sort_by_key(|s| std::cmp::Reverse(s.at));
@@ -2123,9 +2121,8 @@ async fn get_installed_app(
     let q = parse_query(&ids, request.uri().query())?;
     let (inst, user) = find_installation(&ctx, &ids, &id, &installation)?;
     let mut v = installation_json(&ctx.graph, &inst, q.expand.as_deref());
-    v["@odata.context"] = json!(ctx.context(&format!(
-        "users('{user}')/teamwork/installedApps/$entity"
-    )));
+    v["@odata.context"] =
+        json!(ctx.context(&format!("users('{user}')/teamwork/installedApps/$entity")));
     Ok(Json(v).into_response())
 }
 
@@ -2210,7 +2207,11 @@ async fn method_configuration(
             .as_array()
             .and_then(|all| {
                 all.iter()
-                    .find(|c| c["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(&method)))
+                    .find(|c| {
+                        c["id"]
+                            .as_str()
+                            .is_some_and(|i| i.eq_ignore_ascii_case(&method))
+                    })
                     .cloned()
             })
             .ok_or_else(|| not_found(&ids, &method))?

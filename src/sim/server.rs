@@ -455,11 +455,9 @@ async fn register_passkey(
         Ok(RegistrationOutcome::Failed { reason }) => {
             Json(json!({"result": "failed", "reason": reason})).into_response()
         }
-        Err(e @ graph::LiveError::UnknownPerson(_)) => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": e.to_string()})),
-        )
-            .into_response(),
+        Err(e @ graph::LiveError::UnknownPerson(_)) => {
+            (StatusCode::NOT_FOUND, Json(json!({"error": e.to_string()}))).into_response()
+        }
         Err(e) => (
             StatusCode::BAD_REQUEST,
             Json(json!({"error": e.to_string()})),

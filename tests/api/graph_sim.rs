@@ -115,7 +115,7 @@ async fn tenant(users: usize, scale: f64) -> Tenant {
     }
 }
 
-fn fixture(name: &str) -> Value {
+pub fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/graph/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
@@ -133,7 +133,7 @@ fn kind(v: &Value) -> &'static str {
 
 /// Every field of the reference example is present with the same JSON type (nulls in
 /// either are allowed: Graph omits nothing but may null anything).
-fn assert_shape(example: &Value, actual: &Value, at: &str) {
+pub fn assert_shape(example: &Value, actual: &Value, at: &str) {
     match (example, actual) {
         (Value::Object(e), Value::Object(a)) => {
             for (key, ev) in e {

@@ -4,6 +4,7 @@
 mod cli;
 mod databases;
 mod demo;
+mod graph_live;
 mod graph_sim;
 mod helpers;
 mod manifest;

@@ -31,7 +31,9 @@ impl Denial {
             ),
             Denial::Reporting => (
                 "Authentication_MSGraphPermissionMissing",
-                format!("Calling principal does not have required MSGraph permissions {permission}"),
+                format!(
+                    "Calling principal does not have required MSGraph permissions {permission}"
+                ),
             ),
             Denial::AuthenticationMethods => {
                 ("accessDenied", "Request Authorization failed".to_owned())
@@ -60,24 +62,30 @@ pub fn required(method: &Method, path: &str) -> Option<Requirement> {
     let write = *method != Method::GET;
     match segments.as_slice() {
         ["users"] | ["users", _] => need(&["User.Read.All"], Directory),
-        ["users", _, "authentication", "fido2Methods", ..] if write => {
-            need(&["UserAuthMethod-Passkey.ReadWrite.All"], AuthenticationMethods)
-        }
+        ["users", _, "authentication", "fido2Methods", ..] if write => need(
+            &["UserAuthMethod-Passkey.ReadWrite.All"],
+            AuthenticationMethods,
+        ),
         ["users", _, "authentication", "fido2Methods", ..] => {
             need(&["UserAuthMethod-Passkey.Read.All"], AuthenticationMethods)
         }
-        ["users", _, "authentication", ..] if write => {
-            need(&["UserAuthenticationMethod.ReadWrite.All"], AuthenticationMethods)
-        }
-        ["users", _, "authentication", ..] => {
-            need(&["UserAuthenticationMethod.Read.All"], AuthenticationMethods)
-        }
+        ["users", _, "authentication", ..] if write => need(
+            &["UserAuthenticationMethod.ReadWrite.All"],
+            AuthenticationMethods,
+        ),
+        ["users", _, "authentication", ..] => need(
+            &["UserAuthenticationMethod.Read.All"],
+            AuthenticationMethods,
+        ),
         ["users", _, "registeredDevices" | "ownedDevices"] => {
             need(&["User.Read.All", "Device.Read.All"], Directory)
         }
-        ["users", _, "transitiveMemberOf" | "memberOf" | "checkMemberGroups", ..] => {
-            need(&["GroupMember.Read.All"], Directory)
-        }
+        [
+            "users",
+            _,
+            "transitiveMemberOf" | "memberOf" | "checkMemberGroups",
+            ..,
+        ] => need(&["GroupMember.Read.All"], Directory),
         ["users", _, "teamwork", ..] if write => {
             need(&["TeamsAppInstallation.ReadWriteSelfForUser.All"], Teams)
         }
@@ -124,10 +132,9 @@ fn implied_by(permission: &str) -> &'static [&'static str] {
             "UserAuthenticationMethod.ReadWrite.All",
         ],
         "UserAuthMethod-Passkey.ReadWrite.All" => &["UserAuthenticationMethod.ReadWrite.All"],
-        "Policy.Read.AuthenticationMethod" => &[
-            "Policy.ReadWrite.AuthenticationMethod",
-            "Policy.Read.All",
-        ],
+        "Policy.Read.AuthenticationMethod" => {
+            &["Policy.ReadWrite.AuthenticationMethod", "Policy.Read.All"]
+        }
         "TeamsAppInstallation.ReadSelfForUser.All" => &[
             "TeamsAppInstallation.ReadForUser.All",
             "TeamsAppInstallation.ReadWriteSelfForUser.All",
@@ -175,7 +182,10 @@ mod tests {
         );
         let passkeys = required(&Method::GET, "/users/x/authentication/fido2Methods").unwrap();
         assert_eq!(
-            missing(&passkeys, &roles(&["UserAuthenticationMethod.ReadWrite.All"])),
+            missing(
+                &passkeys,
+                &roles(&["UserAuthenticationMethod.ReadWrite.All"])
+            ),
             None
         );
         let add = required(&Method::POST, "/groups/g/members/$ref").unwrap();

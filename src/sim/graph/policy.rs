@@ -108,7 +108,10 @@ impl Fido2Policy {
         }
         let k = &self.key_restrictions;
         if k.is_enforced {
-            let listed = k.aa_guids.iter().any(|a| a.eq_ignore_ascii_case(model.aaguid()));
+            let listed = k
+                .aa_guids
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(model.aaguid()));
             let allowed = if k.enforcement_type == "block" {
                 !listed
             } else {
@@ -240,6 +243,9 @@ mod tests {
         );
         synced.key_restrictions.is_enforced = false;
         assert_eq!(synced.admits(PasskeyModel::GooglePasswordManager), Ok(()));
-        assert_eq!(p.configuration()["passkeyProfiles"][0]["passkeyTypes"], "deviceBound");
+        assert_eq!(
+            p.configuration()["passkeyProfiles"][0]["passkeyTypes"],
+            "deviceBound"
+        );
     }
 }

@@ -904,6 +904,42 @@ fn page<T>(
     Json(Value::Object(body)).into_response()
 }
 
+/// One page of a collection whose items carry the position to resume after them, so the
+/// next link's `$skiptoken` is a cursor and deep pages cost no more than the first.
+fn page_at_cursor<T>(
+    ctx: &Ctx,
+    path: &str,
+    context: &str,
+    q: &Query,
+    top: usize,
+    mut items: impl Iterator<Item = (usize, T)>,
+    render: impl Fn(T) -> Value,
+) -> Response {
+    let mut value = Vec::with_capacity(top.min(1000));
+    let mut resume = None;
+    for (after, item) in items.by_ref().take(top) {
+        value.push(select(render(item), q));
+        resume = Some(after);
+    }
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(ctx.context(context)));
+    if let Some(after) = resume
+        && items.next().is_some()
+    {
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(format!(
+                "{}/{}{path}?{}",
+                ctx.graph.base_url,
+                ctx.version(),
+                q.next_query(after)
+            )),
+        );
+    }
+    body.insert("value".into(), Value::Array(value));
+    Json(Value::Object(body)).into_response()
+}
+
 fn select_context(q: &Query, base: &str) -> String {
     match &q.select {
         Some(fields) => format!("{base}({})", fields.join(",")),
@@ -1532,36 +1568,55 @@ async fn sign_ins(
         .cloned()
         .collect();
     live.sort_by_key(|s| std::cmp::Reverse(s.at));
-    let live = live.into_iter().map(SignInRow::Live);
+    let render_row = |row: SignInRow| match row {
+        SignInRow::Generated(i, n) => {
+            let p = &pop.people[i as usize];
+            render::sign_in(pop, p, n as usize, &pop.sign_ins[n as usize], ctx.beta)
+        }
+        SignInRow::Live(s) => live::render_sign_in(pop, &s, ctx.beta),
+    };
+    let Some(users) = pinned else {
+        // Tenant-wide: the skip token is a cursor into (live rows, the generated index).
+        let newest = &graph.sign_in_index().newest_first;
+        let (live_from, gen_from) = unpack_cursor(q.skip);
+        let generated = newest
+            .iter()
+            .enumerate()
+            .skip(gen_from)
+            .map(|(k, &n)| (k + 1, graph.owner_of(n), n))
+            .filter(|&(_, i, n)| keep(&pop.people[i as usize], n));
+        let items = merge_at_cursor(live, live_from, generated, newest.len(), |n| {
+            pop.sign_in_time(&pop.sign_ins[n as usize])
+        });
+        return Ok(page_at_cursor(
+            &ctx,
+            "/auditLogs/signIns",
+            "auditLogs/signIns",
+            &q,
+            top,
+            items,
+            render_row,
+        ));
+    };
+    let mut found: Vec<(u32, u32)> = users
+        .iter()
+        .filter_map(|u| pop.index_of(u))
+        .flat_map(|i| {
+            let (start, len) = pop.people[i as usize].sign_ins;
+            (start..start + len).map(move |n| (i, n))
+        })
+        .filter(|&(i, n)| keep(&pop.people[i as usize], n))
+        .collect();
+    found.sort_by_key(|&(_, n)| std::cmp::Reverse(pop.sign_ins[n as usize].at));
     let time_of = |row: &SignInRow| match row {
         SignInRow::Generated(_, n) => pop.sign_in_time(&pop.sign_ins[*n as usize]),
         SignInRow::Live(s) => s.at,
     };
-    let generated: Box<dyn Iterator<Item = SignInRow> + '_> = match pinned {
-        Some(users) => {
-            let mut found: Vec<(u32, u32)> = users
-                .iter()
-                .filter_map(|u| pop.index_of(u))
-                .flat_map(|i| {
-                    let (start, len) = pop.people[i as usize].sign_ins;
-                    (start..start + len).map(move |n| (i, n))
-                })
-                .filter(|&(i, n)| keep(&pop.people[i as usize], n))
-                .collect();
-            found.sort_by_key(|&(_, n)| std::cmp::Reverse(pop.sign_ins[n as usize].at));
-            Box::new(found.into_iter().map(|(i, n)| SignInRow::Generated(i, n)))
-        }
-        None => Box::new(
-            graph
-                .sign_in_index()
-                .newest_first
-                .iter()
-                .map(|&n| (graph.owner_of(n), n))
-                .filter(|&(i, n)| keep(&pop.people[i as usize], n))
-                .map(|(i, n)| SignInRow::Generated(i, n)),
-        ),
-    };
-    let items = merge_newest_first(live, generated, time_of);
+    let items = merge_newest_first(
+        live.into_iter().map(SignInRow::Live),
+        found.into_iter().map(|(i, n)| SignInRow::Generated(i, n)),
+        time_of,
+    );
     Ok(page(
         &ctx,
         "/auditLogs/signIns",
@@ -1569,14 +1624,56 @@ async fn sign_ins(
         &q,
         top,
         items,
-        |row| match row {
-            SignInRow::Generated(i, n) => {
-                let p = &pop.people[i as usize];
-                render::sign_in(pop, p, n as usize, &pop.sign_ins[n as usize], ctx.beta)
-            }
-            SignInRow::Live(s) => live::render_sign_in(pop, &s, ctx.beta),
-        },
+        render_row,
     ))
+}
+
+/// Bits of a sign-in cursor that hold the position in the generated index.
+const CURSOR_GENERATED_BITS: u32 = 40;
+
+fn unpack_cursor(raw: usize) -> (usize, usize) {
+    let raw = raw as u64;
+    (
+        (raw >> CURSOR_GENERATED_BITS) as usize,
+        (raw & ((1 << CURSOR_GENERATED_BITS) - 1)) as usize,
+    )
+}
+
+fn pack_cursor(live: usize, generated: usize) -> usize {
+    ((live as u64) << CURSOR_GENERATED_BITS | generated as u64) as usize
+}
+
+/// Merges newest-first live sign-ins (from `live_from`) with the filtered generated index
+/// (items carry the raw position after them), tagging each row with the cursor after it.
+fn merge_at_cursor(
+    live: Vec<LiveSignIn>,
+    live_from: usize,
+    generated: impl Iterator<Item = (usize, u32, u32)>,
+    generated_len: usize,
+    time_of: impl Fn(u32) -> Timestamp,
+) -> impl Iterator<Item = (usize, SignInRow)> {
+    let live_len = live.len();
+    let mut live = live.into_iter().enumerate().skip(live_from).peekable();
+    let mut generated = generated.peekable();
+    std::iter::from_fn(move || {
+        let take_live = match (live.peek(), generated.peek()) {
+            (Some((_, s)), Some(&(_, _, n))) => s.at >= time_of(n),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        if take_live {
+            let (j, s) = live.next()?;
+            let gen_at = generated
+                .peek()
+                .map_or(generated_len, |&(after, _, _)| after - 1);
+            Some((pack_cursor(j + 1, gen_at), SignInRow::Live(s)))
+        } else {
+            let (after, i, n) = generated.next()?;
+            let live_at = live.peek().map_or(live_len, |(j, _)| *j);
+            Some((pack_cursor(live_at, after), SignInRow::Generated(i, n)))
+        }
+    })
 }
 
 /// An audit row: generated or written live.

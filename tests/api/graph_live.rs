@@ -382,6 +382,50 @@ async fn a_recorded_sign_in_appears_in_the_beta_sign_in_log() {
     // Tenant-wide, the newest sign-in comes first.
     let newest = t.ok("/beta/auditLogs/signIns?$top=1").await;
     assert_eq!(newest["value"][0]["id"], id.as_str());
+
+    // One recorded in the middle of the window is paged in its place, every row once.
+    let older = graph
+        .record_sign_in(SignInRecord {
+            person: person.id.to_string(),
+            app_id: test_app.to_owned(),
+            app_display_name: "Passkey Pilot test sign-in".to_owned(),
+            device: None,
+            auth: SignInAuth::PasswordPush,
+            passkey: None,
+            error_code: 500121,
+            failure_reason: Some(
+                "Authentication failed during strong authentication request.".to_owned(),
+            ),
+            at: Some(t.pop.now - jiff::SignedDuration::from_hours(24 * 5)),
+        })
+        .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let mut last: Option<String> = None;
+    let mut next = Some(t.url("/v1.0/auditLogs/signIns?$top=300"));
+    while let Some(url) = next {
+        let page: Value = t
+            .http
+            .get(&url)
+            .bearer_auth(&t.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for row in page["value"].as_array().unwrap() {
+            let at = row["createdDateTime"].as_str().unwrap().to_owned();
+            if let Some(previous) = &last {
+                assert!(at <= *previous, "newest first");
+            }
+            last = Some(at);
+            assert!(seen.insert(row["id"].as_str().unwrap().to_owned()), "{row}");
+        }
+        next = page["@odata.nextLink"].as_str().map(str::to_owned);
+    }
+    let interactive = t.pop.sign_ins.iter().filter(|s| s.interactive).count();
+    assert_eq!(seen.len(), interactive + 2);
+    assert!(seen.contains(&older) && seen.contains(&id));
 }
 
 #[tokio::test]

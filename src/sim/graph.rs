@@ -972,6 +972,22 @@ fn user_properties(ids: &Ids, q: &Query) -> Result<Vec<&'static str>, Failure> {
     }
 }
 
+/// Resource units of a directory read: the base cost, −1 with `$select`, +1 with `$expand`,
+/// −1 with `$top` under 20, at least 1 (reference/graph.md §15).
+fn directory_cost(base: f64, q: &Query) -> f64 {
+    let mut cost = base;
+    if q.select.is_some() {
+        cost -= 1.0;
+    }
+    if q.expand.is_some() {
+        cost += 1.0;
+    }
+    if q.top.is_some_and(|t| t < 20) {
+        cost -= 1.0;
+    }
+    cost.max(1.0)
+}
+
 /// The people a user filter has to look at, without allocating for a full scan.
 fn people_to_scan(pop: &Population, filter: &Option<Filter>) -> Box<dyn Iterator<Item = u32>> {
     match user_candidates(pop, filter) {
@@ -1010,7 +1026,7 @@ async fn list_users(
     if let Some(first) = pop.people.first() {
         check_filter(&ids, &q, |n| render::user_field(first, n))?;
     }
-    ctx.charge(&claims, &ids, Limit::DirectoryRead, 2.0)?;
+    ctx.charge(&claims, &ids, Limit::DirectoryRead, directory_cost(2.0, &q))?;
     let candidates = people_to_scan(pop, &q.filter);
     let items = candidates
         .into_iter()

@@ -578,24 +578,37 @@ async fn each_route_refuses_a_token_without_its_permission_also_inside_batch() {
 
 #[tokio::test]
 async fn directory_reads_carry_resource_units_and_the_limit_percentage_near_the_limit() {
-    // 8,000 units / 10 s scaled to 8: four user lists of cost 2 use the bucket up.
+    // 8,000 units / 10 s scaled to 8. A user read costs 1, a user list 2, and `$select`
+    // plus a `$top` under 20 bring a list down to 1.
     let t = tenant(20, 0.001, ALL_ROLES).await;
+    let person = t.pop.people[0].id.to_string();
+    let steps = [
+        (format!("/v1.0/users/{person}"), "1"),
+        ("/v1.0/users".to_owned(), "2"),
+        ("/v1.0/users".to_owned(), "2"),
+        ("/v1.0/users".to_owned(), "2"),
+        ("/v1.0/users?$select=id&$top=5".to_owned(), "1"),
+    ];
     let mut percentages = Vec::new();
-    for _ in 0..4 {
-        let (status, headers, body) = t.get("/v1.0/users?$top=1").await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(headers["x-ms-resource-unit"], "2");
+    for (path, units) in &steps {
+        let (status, headers, body) = t.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert_eq!(headers["x-ms-resource-unit"], *units, "{path}");
         percentages.push(
             headers
                 .get("x-ms-throttle-limit-percentage")
                 .map(|v| v.to_str().unwrap().parse::<f64>().unwrap()),
         );
     }
+    // 1/8, 3/8, 5/8 used: no header; 7/8 and 8/8: the share in use.
     assert_eq!(percentages[..3], [None, None, None]);
-    let last = percentages[3].expect("a percentage once 80 % is used");
-    assert!((0.8..=1.8).contains(&last), "{last}");
+    for p in &percentages[3..] {
+        let p = p.expect("a percentage once 80 % is used");
+        assert!((0.8..=1.8).contains(&p), "{p}");
+    }
+    assert!(percentages[4] > percentages[3]);
 
-    let (status, headers, body) = t.get("/v1.0/users?$top=1").await;
+    let (status, headers, body) = t.get("/v1.0/users").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert!(
         headers["retry-after"]

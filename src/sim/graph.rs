@@ -2108,7 +2108,8 @@ fn installation_json(graph: &Graph, i: &Installation, expand: Option<&str>) -> V
 }
 
 /// `POST /users/{id}/teamwork/installedApps`: installs the app in the person's personal
-/// scope (201, no body), or 409 when it is there already.
+/// scope (201, no body, as documented), or 409 when it is there already (status as seen in
+/// public reports; the `Conflict` code and message text could not be verified).
 async fn install_app(
     State(ctx): State<Ctx>,
     Extension(ids): Extension<Ids>,
@@ -2142,6 +2143,8 @@ async fn install_app(
         let user = p.id.to_string();
         let installation = Installation {
             id: live::installation_id(&user, &app),
+            // Teams' 1:1 chat ids with an app look like `19:{user}_{bot}@unq.gbl.spaces`; the
+            // simulator has no bot id for a catalog app, so the catalog id stands in.
             chat_id: format!("19:{user}_{app}@unq.gbl.spaces"),
             user_id: user,
             teams_app_id: app,

@@ -1,5 +1,15 @@
 //! The simulator as one server: identity, connector, Graph (with a population) and the
 //! `/_sim/` control API on one listener, and the configuration that points the bot at it.
+//!
+//! Graph's part of the control API (with a population):
+//! - `POST /_sim/people/{id-or-upn}/passkeys {"device": "<object id, device id or name>",
+//!   "kind": "authenticator" | "windowsHello" | "synced" | "securityKey", "failureReason"?}`:
+//!   the person registers a passkey now (201 with `methodId`, `visibleAt`, `reportedAt`), or
+//!   the attempt fails (200 `{"result": "failed"}`, also when the passkey policy refuses it);
+//!   either way the audit events appear at once.
+//! - `GET`/`PUT /_sim/policies/fido2`: the tenant's passkey policy
+//!   ([`Fido2Policy`], camelCase JSON; missing fields take the defaults).
+//! - `GET /_sim/groups/{group}/members`: current direct members.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

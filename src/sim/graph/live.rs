@@ -69,7 +69,7 @@ pub enum LiveError {
     },
 }
 
-/// The methods registered with `registerPasskey`-like actions at runtime.
+/// A passkey registered at runtime and when.
 #[derive(Debug, Clone)]
 pub(super) struct LiveMethod {
     pub method: Method,

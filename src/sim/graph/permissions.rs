@@ -11,13 +11,13 @@ pub enum Denial {
     /// `Authorization_RequestDenied` "Insufficient privileges to complete the operation."
     Directory,
     /// Reports and audit logs: `Authentication_MSGraphPermissionMissing`, naming the
-    /// permission (message as quoted in public clients [C]).
+    /// permission (message as quoted in public clients, community source).
     Reporting,
     /// Authentication methods: `accessDenied` "Request Authorization failed"
-    /// (microsoftgraph/msgraph-sdk-go#441 [C]).
+    /// (microsoftgraph/msgraph-sdk-go#441, community source).
     AuthenticationMethods,
     /// Teams app installations: `Forbidden` "Caller is not authorized."
-    /// (MicrosoftDocs/msteams-docs#10282 [C]).
+    /// (MicrosoftDocs/msteams-docs#10282, community source).
     Teams,
 }
 

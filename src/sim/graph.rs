@@ -1443,8 +1443,9 @@ async fn check_member_groups(
     .into_response())
 }
 
-/// The report's view of live passkeys at the simulated present, and when a row without any
-/// was refreshed (3 h before the population's generation).
+/// The report's view of live passkeys at the simulated present, and when rows were last
+/// refreshed: the report refreshes every report lag, the first time 3 h before the
+/// population was generated; a row showing a live passkey was refreshed when it appeared.
 struct ReportView {
     live: HashMap<u32, (Vec<Method>, Timestamp)>,
     base_updated: Timestamp,
@@ -1452,9 +1453,13 @@ struct ReportView {
 
 impl ReportView {
     fn of(graph: &Graph) -> ReportView {
+        let now = graph.clock.now();
+        let first = graph.population.now - SignedDuration::from_hours(3);
+        let cycle = graph.report_lag.as_secs().max(1);
+        let cycles = now.duration_since(first).as_secs().max(0) / cycle;
         ReportView {
-            live: graph.reported_live(graph.clock.now()),
-            base_updated: graph.population.now - SignedDuration::from_hours(3),
+            live: graph.reported_live(now),
+            base_updated: first + SignedDuration::from_secs(cycles * cycle),
         }
     }
 

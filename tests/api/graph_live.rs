@@ -238,6 +238,23 @@ async fn a_registered_passkey_shows_in_methods_after_the_method_lag_and_in_the_r
         .unwrap();
     let reported: jiff::Timestamp = created["reportedAt"].as_str().unwrap().parse().unwrap();
     assert!(updated.as_second() >= reported.as_second() - 1);
+    // Rows without live changes were refreshed by the report's own cycle meanwhile.
+    let other = t.pop.people.iter().find(|p| p.id != person.id).unwrap();
+    let other_row = t
+        .ok(&format!(
+            "/v1.0/reports/authenticationMethods/userRegistrationDetails/{}",
+            other.id
+        ))
+        .await;
+    let refreshed: jiff::Timestamp = other_row["lastUpdatedDateTime"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        refreshed.as_second() >= t.pop.now.as_second(),
+        "{other_row}"
+    );
     let filtered = t
         .ok("/v1.0/reports/authenticationMethods/userRegistrationDetails?$filter=methodsRegistered/any(x:x eq 'passKeyDeviceBoundAuthenticator')&$top=1000")
         .await;

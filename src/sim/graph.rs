@@ -283,43 +283,84 @@ impl Graph {
         })
     }
 
-    /// Live methods of a person that Graph lists at `now`.
-    fn visible_live(&self, index: u32, now: Timestamp) -> Vec<Method> {
-        self.live()
+    /// A person's methods as seen `lag` after changes: generated and live ones registered at
+    /// least `lag` ago, less those deleted at least `lag` ago; with the latest change seen.
+    fn methods_after(
+        &self,
+        live: &LiveState,
+        index: u32,
+        now: Timestamp,
+        lag: SignedDuration,
+    ) -> (Vec<Method>, Option<Timestamp>) {
+        let mut latest: Option<Timestamp> = None;
+        let mut seen = |at: Timestamp| {
+            let shown = at + lag <= now;
+            if shown {
+                latest = Some(latest.map_or(at + lag, |l| l.max(at + lag)));
+            }
+            shown
+        };
+        let deleted: Vec<Guid> = live
+            .deleted
+            .get(&index)
+            .into_iter()
+            .flatten()
+            .filter(|&&(_, at)| seen(at))
+            .map(|&(id, _)| id)
+            .collect();
+        let added: Vec<Method> = live
             .methods
             .get(&index)
-            .map(|ms| {
-                ms.iter()
-                    .filter(|m| m.registered + self.method_lag <= now)
-                    .map(|m| m.method.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter(|m| seen(m.registered))
+            .map(|m| m.method.clone())
+            .collect();
+        let methods = self.population.people[index as usize]
+            .methods
+            .iter()
+            .cloned()
+            .chain(added)
+            .filter(|m| !deleted.contains(&m.id))
+            .collect();
+        (methods, latest)
     }
 
-    /// Everyone's live methods the report shows at `now`, with when each row refreshed.
-    fn reported_live(&self, now: Timestamp) -> HashMap<u32, (Vec<Method>, Timestamp)> {
-        let mut out: HashMap<u32, (Vec<Method>, Timestamp)> = HashMap::new();
-        for (&index, methods) in &self.live().methods {
-            for m in methods {
-                let at = m.registered + self.report_lag;
-                if at <= now {
-                    let row = out.entry(index).or_insert((Vec::new(), at));
-                    row.0.push(m.method.clone());
-                    row.1 = row.1.max(at);
-                }
-            }
+    /// A person's methods as `/authentication/methods` lists them at `now`: additions after
+    /// the method lag, deletions at once.
+    fn listed_methods(&self, index: u32, now: Timestamp) -> Vec<Method> {
+        let live = self.live();
+        let (mut methods, _) = self.methods_after(&live, index, now, self.method_lag);
+        if let Some(deleted) = live.deleted.get(&index) {
+            methods.retain(|m| !deleted.iter().any(|(id, _)| *id == m.id));
         }
-        out
+        methods
+    }
+
+    /// The people whose report rows changed by `now`: their methods as the report shows them
+    /// and when the row refreshed.
+    fn reported_live(&self, now: Timestamp) -> HashMap<u32, (Vec<Method>, Timestamp)> {
+        let live = self.live();
+        let changed: std::collections::HashSet<u32> = live
+            .methods
+            .keys()
+            .chain(live.deleted.keys())
+            .copied()
+            .collect();
+        changed
+            .into_iter()
+            .filter_map(|index| {
+                let (methods, latest) = self.methods_after(&live, index, now, self.report_lag);
+                latest.map(|at| (index, (methods, at)))
+            })
+            .collect()
     }
 
     /// The person's methods as `/authentication/methods` lists them now: the generated ones
     /// and live passkeys past the method lag (the merger's sign-in page reads this).
     pub fn live_methods(&self, person: &str) -> Result<Vec<Method>, LiveError> {
         let index = self.index_or_error(person)?;
-        let mut methods = self.population.people[index as usize].methods.clone();
-        methods.extend(self.visible_live(index, self.clock.now()));
-        Ok(methods)
+        Ok(self.listed_methods(index, self.clock.now()))
     }
 
     /// Appends a sign-in that `/auditLogs/signIns` returns from then on; returns its id.
@@ -620,7 +661,7 @@ fn versioned(ctx: Ctx) -> Router {
         .route("/users/{id}/authentication/{kind}", get(list_typed_methods))
         .route(
             "/users/{id}/authentication/{kind}/{method}",
-            get(get_method),
+            get(get_method).delete(delete_method),
         )
         .route("/users/{id}/registeredDevices", get(user_devices))
         .route("/users/{id}/ownedDevices", get(user_devices))
@@ -1099,14 +1140,13 @@ fn tap_json(tap: &Tap, code: Option<&str>, now: Timestamp) -> Value {
 
 /// A person's methods as Graph lists them, including live passkeys past the method lag and
 /// a created TAP.
-fn methods_of(ctx: &Ctx, index: u32, p: &Person) -> Vec<Value> {
+fn methods_of(ctx: &Ctx, index: u32) -> Vec<Value> {
     let pop = &ctx.graph.population;
     let now = ctx.graph.clock.now();
-    let live = ctx.graph.visible_live(index, now);
-    let mut out: Vec<Value> = p
-        .methods
+    let mut out: Vec<Value> = ctx
+        .graph
+        .listed_methods(index, now)
         .iter()
-        .chain(&live)
         .map(|m| render::method(pop, m, ctx.beta))
         .collect();
     if let Some(tap) = ctx
@@ -1130,10 +1170,7 @@ async fn list_methods(
     let (index, p) = ctx.person(&ids, &id)?;
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
     let context = ctx.context(&format!("users('{}')/authentication/methods", p.id));
-    Ok(
-        Json(json!({"@odata.context": context, "value": methods_of(&ctx, index, p)}))
-            .into_response(),
-    )
+    Ok(Json(json!({"@odata.context": context, "value": methods_of(&ctx, index)})).into_response())
 }
 
 async fn list_typed_methods_tap(
@@ -1179,7 +1216,7 @@ async fn list_typed(
     let (index, p) = ctx.person(&ids, &id)?;
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
     let tag = format!("#microsoft.graph.{ty}");
-    let value: Vec<Value> = methods_of(&ctx, index, p)
+    let value: Vec<Value> = methods_of(&ctx, index)
         .into_iter()
         .filter(|m| m["@odata.type"] == tag.as_str())
         .map(|mut m| {
@@ -1213,11 +1250,9 @@ async fn get_method(
     let (index, p) = ctx.person(&ids, &id)?;
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
     let pop = &ctx.graph.population;
-    let live = ctx.graph.visible_live(index, ctx.graph.clock.now());
-    let method = p
-        .methods
+    let listed = ctx.graph.listed_methods(index, ctx.graph.clock.now());
+    let method = listed
         .iter()
-        .chain(&live)
         .find(|m| {
             render::method_type(m) == ty && render::method_id(m).eq_ignore_ascii_case(&method_id)
         })
@@ -1446,25 +1481,31 @@ async fn check_member_groups(
 /// The report's view of live passkeys at the simulated present, and when rows were last
 /// refreshed: the report refreshes every report lag, the first time 3 h before the
 /// population was generated; a row showing a live passkey was refreshed when it appeared.
-struct ReportView {
+struct ReportView<'a> {
+    pop: &'a Population,
     live: HashMap<u32, (Vec<Method>, Timestamp)>,
     base_updated: Timestamp,
 }
 
-impl ReportView {
-    fn of(graph: &Graph) -> ReportView {
+impl<'a> ReportView<'a> {
+    fn of(graph: &'a Graph) -> ReportView<'a> {
         let now = graph.clock.now();
         let first = graph.population.now - SignedDuration::from_hours(3);
         let cycle = graph.report_lag.as_secs().max(1);
         let cycles = now.duration_since(first).as_secs().max(0) / cycle;
         ReportView {
+            pop: &graph.population,
             live: graph.reported_live(now),
             base_updated: first + SignedDuration::from_secs(cycles * cycle),
         }
     }
 
-    fn extra(&self, index: u32) -> &[Method] {
-        self.live.get(&index).map_or(&[], |(m, _)| m.as_slice())
+    /// The person's methods as the report knows them.
+    fn methods(&self, index: u32) -> &[Method] {
+        self.live.get(&index).map_or_else(
+            || self.pop.people[index as usize].methods.as_slice(),
+            |(m, _)| m.as_slice(),
+        )
     }
 
     fn updated(&self, index: u32) -> Timestamp {
@@ -1473,8 +1514,14 @@ impl ReportView {
             .map_or(self.base_updated, |(_, at)| (*at).max(self.base_updated))
     }
 
-    fn row(&self, pop: &Population, index: u32, beta: bool) -> Value {
-        render::registration_details(pop, index, self.extra(index), self.updated(index), beta)
+    fn row(&self, index: u32, beta: bool) -> Value {
+        render::registration_details(
+            self.pop,
+            index,
+            self.methods(index),
+            self.updated(index),
+            beta,
+        )
     }
 }
 
@@ -1488,14 +1535,16 @@ async fn registration_details(
     let top = page_size(&ids, &q, &LOG_PAGE)?;
     let pop = &ctx.graph.population;
     if !pop.people.is_empty() {
-        check_filter(&ids, &q, |n| render::registration_field(pop, 0, &[], n))?;
+        check_filter(&ids, &q, |n| {
+            render::registration_field(pop, 0, &pop.people[0].methods, n)
+        })?;
     }
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
     let view = ReportView::of(&ctx.graph);
     let candidates = people_to_scan(pop, &q.filter);
     let items = candidates.into_iter().filter(|&i| {
         matches(&q.filter, |n| {
-            render::registration_field(pop, i, view.extra(i), n)
+            render::registration_field(pop, i, view.methods(i), n)
         })
     });
     Ok(page(
@@ -1505,7 +1554,7 @@ async fn registration_details(
         &q,
         top,
         items,
-        |i| view.row(pop, i, ctx.beta),
+        |i| view.row(i, ctx.beta),
     ))
 }
 
@@ -1517,7 +1566,7 @@ async fn registration_detail(
 ) -> Reply {
     let (index, _) = ctx.person(&ids, &id)?;
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
-    let mut v = ReportView::of(&ctx.graph).row(&ctx.graph.population, index, ctx.beta);
+    let mut v = ReportView::of(&ctx.graph).row(index, ctx.beta);
     v["@odata.context"] =
         json!(ctx.context("reports/authenticationMethods/userRegistrationDetails/$entity"));
     Ok(Json(v).into_response())
@@ -2341,4 +2390,55 @@ async fn method_configuration(
         "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity"
     ));
     Ok(Json(v).into_response())
+}
+
+/// `DELETE /users/{id}/authentication/fido2Methods/{id}`: removes a passkey (e.g. one deleted
+/// from the phone) at once from the per-user methods, from the report after the report lag,
+/// with an "Admin deleted security info" audit event initiated by the app.
+async fn delete_method(
+    State(ctx): State<Ctx>,
+    Extension(ids): Extension<Ids>,
+    Extension(claims): Extension<AccessClaims>,
+    Path((id, kind, method_id)): Path<(String, String, String)>,
+) -> Reply {
+    if kind != "fido2Methods" {
+        return Err(error(
+            &ids,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest",
+            &format!("The simulator deletes only fido2Methods, not {kind}."),
+        ));
+    }
+    let (index, _) = ctx.person(&ids, &id)?;
+    ctx.charge(&claims, &ids, Limit::DirectoryWrite, 1.0)?;
+    let graph = &ctx.graph;
+    let now = graph.clock.now();
+    let (method, model) = graph
+        .listed_methods(index, now)
+        .into_iter()
+        .find_map(|m| match m.kind {
+            super::population::MethodKind::Fido2 { passkey, .. }
+                if m.id.to_string().eq_ignore_ascii_case(&method_id) =>
+            {
+                Some((m.id, passkey))
+            }
+            _ => None,
+        })
+        .ok_or_else(|| not_found(&ids, &method_id))?;
+    let mut live = graph.live_mut();
+    live.deleted.entry(index).or_default().push((method, now));
+    live.audits.push(LiveAudit {
+        event: super::population::AuditEvent {
+            id: Guid(uuid::Uuid::new_v4().as_u128()),
+            at: now,
+            person: index,
+            activity: super::population::AuditActivity::AdminDeletedSecurityInfo,
+            succeeded: true,
+            reason: None,
+            passkey: Some(model),
+        },
+        reason: None,
+        by_app: Some(claims.appid.clone()),
+    });
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

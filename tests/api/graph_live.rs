@@ -713,3 +713,59 @@ async fn the_fido2_policy_has_the_reference_shape_and_switching_it_changes_regis
         "not on the allow list: {android:?}"
     );
 }
+
+#[tokio::test]
+async fn deleting_a_passkey_removes_it_from_methods_at_once_and_from_the_report_after_the_lag() {
+    let t = tenant(300, 100.0, ALL_ROLES).await;
+    let authenticator = |m: &passkey_pilot::sim::population::Method| {
+        matches!(
+            m.kind,
+            MethodKind::Fido2 {
+                passkey: PasskeyModel::AuthenticatorIos | PasskeyModel::AuthenticatorAndroid,
+                ..
+            }
+        )
+    };
+    let person = t
+        .pop
+        .people
+        .iter()
+        .find(|p| p.methods.iter().filter(|m| authenticator(m)).count() == 1)
+        .expect("someone with one Authenticator passkey");
+    let method = person.methods.iter().find(|m| authenticator(m)).unwrap();
+    let id = person.id.to_string();
+    let r = t
+        .http
+        .delete(t.url(&format!(
+            "/v1.0/users/{id}/authentication/fido2Methods/{}",
+            method.id
+        )))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let listed = fido2_ids(
+        &t.ok(&format!("/v1.0/users/{id}/authentication/fido2Methods"))
+            .await,
+    );
+    assert!(!listed.contains(&method.id.to_string()));
+    let row = format!("/v1.0/reports/authenticationMethods/userRegistrationDetails/{id}");
+    let has_passkey = |row: &Value| {
+        row["methodsRegistered"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("passKeyDeviceBoundAuthenticator"))
+    };
+    assert!(has_passkey(&t.ok(&row).await), "the report lags");
+    t.advance(3 * 3600).await;
+    assert!(!has_passkey(&t.ok(&row).await));
+
+    let audits = t
+        .ok("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Admin deleted security info'")
+        .await;
+    let event = &audits["value"][0];
+    assert_eq!(event["targetResources"][0]["id"], id.as_str());
+    assert_eq!(event["initiatedBy"]["app"]["appId"], APP_ID);
+    assert_eq!(event["operationType"], "Delete");
+}

@@ -81,6 +81,8 @@ pub(super) struct LiveMethod {
 pub(super) struct LiveAudit {
     pub event: AuditEvent,
     pub reason: Option<String>,
+    /// The app that made the change (`initiatedBy.app`), for changes made through Graph.
+    pub by_app: Option<String>,
 }
 
 /// A sign-in to append to `/auditLogs/signIns` (the sign-in page records one per attempt).
@@ -133,6 +135,8 @@ pub struct Installation {
 #[derive(Debug, Default)]
 pub(super) struct LiveState {
     pub methods: HashMap<u32, Vec<LiveMethod>>,
+    /// Methods deleted through Graph (generated or live), with when.
+    pub deleted: HashMap<u32, Vec<(Guid, Timestamp)>>,
     pub audits: Vec<LiveAudit>,
     pub sign_ins: Vec<LiveSignIn>,
     pub installations: Vec<(u32, Installation)>,
@@ -222,16 +226,19 @@ pub(super) fn audit_trail(
             ..event(started, AuditActivity::StartedRegistration, true)
         },
         reason: None,
+        by_app: None,
     }];
     match failure {
         Some(reason) => out.push(LiveAudit {
             event: event(now, AuditActivity::RegisteredSecurityInfo, false),
             reason: Some(reason.to_owned()),
+            by_app: None,
         }),
         None => {
             out.push(LiveAudit {
                 event: event(now, AuditActivity::RegisteredSecurityInfo, true),
                 reason: None,
+                by_app: None,
             });
             let add = if model.is_synced() {
                 AuditActivity::AddPasskeySynced
@@ -241,6 +248,7 @@ pub(super) fn audit_trail(
             out.push(LiveAudit {
                 event: event(now, add, true),
                 reason: None,
+                by_app: None,
             });
         }
     }
@@ -252,6 +260,12 @@ pub(super) fn render_audit(pop: &Population, a: &LiveAudit) -> Value {
     let mut v = render::audit(pop, &a.event);
     if let Some(reason) = &a.reason {
         v["resultReason"] = json!(reason);
+    }
+    if let Some(app) = &a.by_app {
+        v["initiatedBy"] = json!({
+            "user": Value::Null,
+            "app": {"appId": app, "displayName": Value::Null, "servicePrincipalId": Value::Null, "servicePrincipalName": Value::Null},
+        });
     }
     v
 }

@@ -592,6 +592,8 @@ pub enum AuditActivity {
     CancelledRegistration,
     AddPasskeyDeviceBound,
     AddPasskeySynced,
+    /// An admin (or an app such as the bot) removed a method; written live only.
+    AdminDeletedSecurityInfo,
 }
 
 impl AuditActivity {
@@ -602,6 +604,7 @@ impl AuditActivity {
             AuditActivity::CancelledRegistration => "User cancelled security info registration",
             AuditActivity::AddPasskeyDeviceBound => "Add Passkey (device-bound)",
             AuditActivity::AddPasskeySynced => "Add Passkey (synced)",
+            AuditActivity::AdminDeletedSecurityInfo => "Admin deleted security info",
         }
     }
 }

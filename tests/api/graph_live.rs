@@ -769,3 +769,21 @@ async fn deleting_a_passkey_removes_it_from_methods_at_once_and_from_the_report_
     assert_eq!(event["initiatedBy"]["app"]["appId"], APP_ID);
     assert_eq!(event["operationType"], "Delete");
 }
+
+#[tokio::test]
+async fn a_temporary_access_pass_expires_on_the_simulated_clock() {
+    let t = tenant(20, 100.0, ALL_ROLES).await;
+    let path = format!(
+        "/v1.0/users/{}/authentication/temporaryAccessPassMethods",
+        t.pop.people[2].id
+    );
+    let (status, created) = t
+        .post_with(&t.token, &path, &json!({"lifetimeInMinutes": 60}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(t.ok(&path).await["value"][0]["isUsable"], true);
+    t.advance(61 * 60).await;
+    let expired = t.ok(&path).await;
+    assert_eq!(expired["value"][0]["isUsable"], false);
+    assert_eq!(expired["value"][0]["methodUsabilityReason"], "Expired");
+}

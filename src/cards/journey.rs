@@ -619,3 +619,509 @@ impl Renderer<'_> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cards::MAX_CARD_BYTES;
+    use crate::conversation::VERBS;
+
+    const MRI: &str = "29:1XJKJMvc5GBtc2JwZq0oj8tHZmzrQgFmB39ATiQWA85gQtHieVkKilBZ9XHoq9j7Zaqt7CZ-NJWi7me2kHTL3Bw";
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn device(key: &str, label: &str, os: &str, status: DeviceStatus) -> PlannedDevice {
+        PlannedDevice {
+            key: key.into(),
+            label: label.into(),
+            os: os.into(),
+            status,
+        }
+    }
+
+    /// A person with one device in every status.
+    fn plan() -> DevicePlan {
+        DevicePlan {
+            assessed_at: at("2026-11-25T09:00:00Z"),
+            verdict: PlanVerdict::NeedsExclusion,
+            credentials: 1,
+            devices: vec![
+                device(
+                    "iphone",
+                    "Jürgen's \"work\" iPhone",
+                    "ios",
+                    DeviceStatus::NeedsPasskey {
+                        options: vec!["authenticatorPasskey".into(), "securityKey".into()],
+                    },
+                ),
+                device(
+                    "pc",
+                    "LT-4711",
+                    "windows",
+                    DeviceStatus::NeedsTest {
+                        hint: "whfbPinPossiblyForgotten".into(),
+                    },
+                ),
+                device("mac", "MacBook", "macos", DeviceStatus::Ready),
+                device(
+                    "old",
+                    "iPhone 8",
+                    "ios",
+                    DeviceStatus::Incompatible {
+                        reason: "iosTooOld".into(),
+                        remedies: vec!["upgradeOs".into(), "securityKey".into(), "exclusion".into()],
+                    },
+                ),
+                device(
+                    "tablet",
+                    "Tablet",
+                    "other",
+                    DeviceStatus::Unknown {
+                        ask: vec!["osVersion".into()],
+                    },
+                ),
+            ],
+        }
+    }
+
+    fn conversation(state: State) -> Conversation {
+        Conversation {
+            state,
+            seq: 42,
+            snoozes: 1,
+            plan: Some(plan()),
+            tested_at: Some(at("2026-11-25T09:05:00Z")),
+        }
+    }
+
+    fn every_screen() -> Vec<Screen> {
+        vec![
+            Screen::Welcome,
+            Screen::Checking,
+            Screen::Devices,
+            Screen::Register {
+                device: "iphone".into(),
+                option: "authenticatorPasskey".into(),
+            },
+            Screen::WaitingForGraph { attempt: 0 },
+            Screen::WaitingForGraph { attempt: 3 },
+            Screen::Test,
+            Screen::TestFailed {
+                reason: "strengthNotMet".into(),
+            },
+            Screen::ConfirmEnforce,
+            Screen::EnforcementPaused,
+            Screen::Protected {
+                at: at("2026-11-25T10:00:00Z"),
+            },
+            Screen::SnoozeChoices,
+            Screen::Snoozed {
+                until: at("2026-11-28T09:00:00Z"),
+            },
+            Screen::ExclusionRequest,
+            Screen::Excluded {
+                until: at("2026-12-25T09:00:00Z"),
+            },
+            Screen::Help,
+            Screen::HelpdeskAsked {
+                reason: HelpReason::NewPhone,
+            },
+            Screen::NotTarget,
+            Screen::OutOfDate,
+            Screen::LookupFailed,
+        ]
+    }
+
+    struct Fixture {
+        cards: Cards,
+        texts: Locales,
+        settings: JourneySettings,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            Fixture {
+                cards: Cards::load().unwrap(),
+                texts: Locales::load().unwrap(),
+                settings: JourneySettings::default(),
+            }
+        }
+
+        fn view(&self) -> View<'_> {
+            View {
+                first_name: Some("Jürgen"),
+                user_mri: MRI,
+                test_url: Some("https://login.example/authorize?state=abc&nonce=x"),
+                settings: &self.settings,
+                deadline: Some(at("2026-12-31T23:00:00Z")),
+                time_zone: TimeZone::fixed(jiff::tz::offset(1)),
+            }
+        }
+
+        fn render(&self, screen: &Screen, conv: &Conversation, lang: &str) -> Value {
+            render(screen, conv, &self.view(), &self.cards, &self.texts, lang)
+                .unwrap_or_else(|e| panic!("{screen:?} in {lang}: {e}"))
+        }
+    }
+
+    /// Every `Action.Execute` in the card, the refresh action included.
+    fn executes(v: &Value, out: &mut Vec<Value>) {
+        match v {
+            Value::Object(map) => {
+                if map.get("type") == Some(&json!("Action.Execute")) {
+                    out.push(v.clone());
+                }
+                map.values().for_each(|v| executes(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| executes(v, out)),
+            _ => {}
+        }
+    }
+
+    fn all_text(v: &Value) -> String {
+        v.to_string()
+    }
+
+    #[test]
+    fn every_screen_renders_in_english_and_german_with_the_current_seq_on_every_action() {
+        let f = Fixture::new();
+        let conv = conversation(State::Planned);
+        for screen in every_screen() {
+            let en = f.render(&screen, &conv, "en");
+            let de = f.render(&screen, &conv, "de");
+            assert_ne!(en["body"], de["body"], "{screen:?}: German equals English");
+            for card in [&en, &de] {
+                let text = all_text(card);
+                assert!(!text.contains("${"), "{screen:?}: leftover binding in {text}");
+                assert!(card["fallbackText"].as_str().is_some_and(|t| !t.is_empty()));
+                assert!(serde_json::to_vec(card).unwrap().len() <= MAX_CARD_BYTES);
+                let mut actions = Vec::new();
+                executes(card, &mut actions);
+                for action in &actions {
+                    assert_eq!(action["data"]["seq"], json!(42), "{screen:?}: {action}");
+                    let verb = action["verb"].as_str().unwrap();
+                    assert!(VERBS.contains(&verb), "{screen:?}: unknown verb {verb}");
+                }
+                if screen == Screen::OutOfDate {
+                    // An old card must not refresh itself back into a live one.
+                    assert!(card.get("refresh").is_none());
+                } else {
+                    assert_eq!(card["refresh"]["userIds"], json!([MRI]), "{screen:?}");
+                    assert_eq!(card["refresh"]["action"]["verb"], "refresh");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_language_gets_english() {
+        let f = Fixture::new();
+        let conv = conversation(State::Planned);
+        assert_eq!(
+            f.render(&Screen::Help, &conv, "fr"),
+            f.render(&Screen::Help, &conv, "en")
+        );
+    }
+
+    #[test]
+    fn every_option_has_its_own_steps_on_every_operating_system_in_both_languages() {
+        let f = Fixture::new();
+        let options = [
+            "authenticatorPasskey",
+            "windowsHelloForBusiness",
+            "platformPasskey",
+            "syncedPasskey",
+            "securityKey",
+        ];
+        for lang in ["en", "de"] {
+            let other = f.texts.text(lang, "steps-other", None).unwrap();
+            let tx = Tx {
+                texts: &f.texts,
+                lang,
+            };
+            let conv = conversation(State::Planned);
+            let view = f.view();
+            let r = Renderer {
+                conv: &conv,
+                view: &view,
+                tx,
+            };
+            for option in options {
+                for os in ["ios", "android", "windows", "macos", "linux", "other"] {
+                    let steps = r.steps(option, os).unwrap();
+                    assert_ne!(steps, other, "{lang}: {option} on {os}");
+                    assert!(steps.starts_with("1. "), "{lang}: {option} on {os}");
+                }
+            }
+            assert_ne!(
+                r.steps("authenticatorPasskey", "ios").unwrap(),
+                r.steps("authenticatorPasskey", "windows").unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn the_register_card_links_to_the_right_place_for_each_case() {
+        let f = Fixture::new();
+        let mut conv = conversation(State::Planned);
+        conv.plan.as_mut().unwrap().devices.push(device(
+            "droid",
+            "Pixel",
+            "android",
+            DeviceStatus::NeedsPasskey {
+                options: vec!["authenticatorPasskey".into()],
+            },
+        ));
+        let urls = |device: &str, option: &str| -> Vec<String> {
+            let card = f.render(
+                &Screen::Register {
+                    device: device.into(),
+                    option: option.into(),
+                },
+                &conv,
+                "en",
+            );
+            card["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["type"] == "Action.OpenUrl")
+                .map(|a| a["url"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            urls("iphone", "authenticatorPasskey"),
+            [AUTHENTICATOR_APP_STORE_URL, SECURITY_INFO_URL]
+        );
+        assert_eq!(
+            urls("droid", "authenticatorPasskey"),
+            [AUTHENTICATOR_GOOGLE_PLAY_URL, SECURITY_INFO_URL]
+        );
+        assert_eq!(
+            urls("pc", "windowsHelloForBusiness"),
+            [WINDOWS_HELLO_SETTINGS_URL]
+        );
+        assert_eq!(urls("pc", "authenticatorPasskey"), [SECURITY_INFO_URL]);
+        assert_eq!(urls("iphone", "securityKey"), [SECURITY_INFO_URL]);
+        let card = f.render(
+            &Screen::Register {
+                device: "pc".into(),
+                option: "windowsHelloForBusiness".into(),
+            },
+            &conv,
+            "de",
+        );
+        assert_eq!(card["body"][0]["text"], "Windows Hello for Business auf LT-4711 einrichten");
+        let done = card["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["verb"] == "registered");
+        assert!(done.is_some(), "{card}");
+    }
+
+    #[test]
+    fn the_devices_card_puts_the_best_option_first_with_a_register_action_each() {
+        let f = Fixture::new();
+        let card = f.render(&Screen::Devices, &conversation(State::Planned), "en");
+        let text = all_text(&card);
+        for needle in [
+            "Recommended: Passkey in Microsoft Authenticator",
+            "Security key (USB or NFC)",
+            "iOS version older than 17",
+            "Set it up again",
+            "Passkeys become required for your account on Friday 1 January 2027, 00:00.",
+            "Jürgen's \\\"work\\\" iPhone",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in {text}");
+        }
+        let mut actions = Vec::new();
+        executes(&card, &mut actions);
+        let registers: Vec<_> = actions
+            .iter()
+            .filter(|a| a["verb"] == "register")
+            .map(|a| (a["data"]["device"].clone(), a["data"]["option"].clone()))
+            .collect();
+        assert_eq!(
+            registers,
+            [
+                (json!("iphone"), json!("authenticatorPasskey")),
+                (json!("iphone"), json!("securityKey")),
+                (json!("pc"), json!("windowsHelloForBusiness")),
+            ]
+        );
+        let verbs: Vec<_> = card["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["verb"].as_str().unwrap())
+            .collect();
+        assert_eq!(verbs, ["test", "exclude", "recheck", "snoozeMenu", "help"]);
+    }
+
+    #[test]
+    fn the_devices_card_without_a_plan_says_no_device_was_found() {
+        let f = Fixture::new();
+        let mut conv = conversation(State::Planned);
+        conv.plan = None;
+        let card = f.render(&Screen::Devices, &conv, "de");
+        assert!(all_text(&card).contains("Ich habe kein Gerät gefunden"));
+        assert!(!all_text(&card).contains("\"Container\""));
+        let verbs: Vec<_> = card["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["verb"].as_str().unwrap())
+            .collect();
+        assert_eq!(verbs, ["recheck", "snoozeMenu", "help"]);
+    }
+
+    #[test]
+    fn dates_are_shown_in_the_persons_time_zone_and_language() {
+        let f = Fixture::new();
+        let conv = conversation(State::Enforced {
+            at: at("2026-11-25T23:30:00Z"),
+        });
+        let screen = Screen::Protected {
+            at: at("2026-11-25T23:30:00Z"),
+        };
+        let de = f.render(&screen, &conv, "de");
+        assert_eq!(
+            de["body"][1]["text"],
+            "Seit Donnerstag, 26. November 2026, 00:30 Uhr verlangt Ihr Konto einen Passkey."
+        );
+        let en = f.render(&screen, &conv, "en");
+        assert_eq!(
+            en["body"][1]["text"],
+            "Since Thursday 26 November 2026, 00:30, your account requires a passkey."
+        );
+        assert!(all_text(&en).contains("Within the hour"));
+    }
+
+    #[test]
+    fn the_test_cards_open_the_test_sign_in_url_and_fail_without_one() {
+        let f = Fixture::new();
+        let conv = conversation(State::Testing {
+            since: at("2026-11-25T09:00:00Z"),
+        });
+        let card = f.render(&Screen::Test, &conv, "en");
+        assert_eq!(card["actions"][0]["type"], "Action.OpenUrl");
+        assert_eq!(
+            card["actions"][0]["url"],
+            "https://login.example/authorize?state=abc&nonce=x"
+        );
+        let mut view = f.view();
+        view.test_url = None;
+        for screen in [
+            Screen::Test,
+            Screen::TestFailed {
+                reason: "expired".into(),
+            },
+        ] {
+            assert!(matches!(
+                render(&screen, &conv, &view, &f.cards, &f.texts, "en"),
+                Err(RenderError::NoTestUrl(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn snooze_offers_the_configured_days_until_none_are_left() {
+        let f = Fixture::new();
+        let mut conv = conversation(State::Planned);
+        let card = f.render(&Screen::SnoozeChoices, &conv, "en");
+        let snoozes: Vec<_> = card["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["verb"] == "snooze")
+            .map(|a| (a["title"].clone(), a["data"]["days"].clone()))
+            .collect();
+        assert_eq!(
+            snoozes,
+            [
+                (json!("Tomorrow"), json!(1)),
+                (json!("In 3 days"), json!(3)),
+                (json!("In 7 days"), json!(7))
+            ]
+        );
+        conv.snoozes = f.settings.max_snoozes;
+        let card = f.render(&Screen::SnoozeChoices, &conv, "de");
+        assert!(
+            !card["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["verb"] == "snooze")
+        );
+        assert!(all_text(&card).contains("so oft wie möglich verschoben"));
+    }
+
+    #[test]
+    fn the_exclusion_request_asks_for_a_required_reason_of_at_most_500_characters() {
+        let f = Fixture::new();
+        let card = f.render(&Screen::ExclusionRequest, &conversation(State::Planned), "en");
+        let input = card["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == "Input.Text")
+            .unwrap();
+        assert_eq!(input["id"], "reason");
+        assert_eq!(input["isRequired"], true);
+        assert_eq!(input["maxLength"], 500);
+        assert!(all_text(&card).contains("**iPhone 8**: This iPhone or iPad runs an iOS version"));
+        assert_eq!(card["actions"][0]["verb"], "requestExclusion");
+    }
+
+    #[test]
+    fn keys_added_later_get_the_catch_all_text() {
+        let f = Fixture::new();
+        let mut conv = conversation(State::Planned);
+        conv.plan.as_mut().unwrap().devices = vec![
+            device(
+                "a",
+                "A",
+                "plan9",
+                DeviceStatus::NeedsTest {
+                    hint: "brandNewHint".into(),
+                },
+            ),
+            device(
+                "b",
+                "B",
+                "windows",
+                DeviceStatus::NeedsPasskey {
+                    options: vec!["quantumKey".into()],
+                },
+            ),
+        ];
+        let text = all_text(&f.render(&Screen::Devices, &conv, "en"));
+        assert!(text.contains("Other device"), "{text}");
+        assert!(text.contains("Another kind of passkey"), "{text}");
+        assert!(text.contains("has not been used from it yet"), "{text}");
+        let failed = f.render(
+            &Screen::TestFailed {
+                reason: "somethingNew".into(),
+            },
+            &conv,
+            "de",
+        );
+        assert!(all_text(&failed).contains("nicht durchgegangen"));
+    }
+
+    #[test]
+    fn the_welcome_greets_by_first_name_or_without_one() {
+        let f = Fixture::new();
+        let conv = Conversation::default();
+        let card = f.render(&Screen::Welcome, &conv, "de");
+        assert!(card["body"][0]["text"].as_str().unwrap().starts_with("Hallo Jürgen"));
+        assert_eq!(card["actions"][0]["verb"], "start");
+        let mut view = f.view();
+        view.first_name = Some("  ");
+        let card = render(&Screen::Welcome, &conv, &view, &f.cards, &f.texts, "en").unwrap();
+        assert_eq!(card["body"][0]["text"], "Hi, let's move you to passkeys");
+    }
+}

@@ -137,6 +137,11 @@ devices-none = Ich habe kein Gerät gefunden, mit dem Sie sich in den letzten 30
 devices-recommended = Empfohlen: { $option }
 devices-register = Jetzt einrichten
 devices-redo = Neu einrichten
+devices-more-ready = { $count ->
+    [one] Ein weiteres Gerät ist bereit.
+   *[other] { $count } weitere Geräte sind bereit.
+}
+devices-steps-next = Tippen Sie auf „Jetzt einrichten“: Die nächste Karte zeigt die Schritte und die passenden Links.
 
 status-ready = Bereit
 status-needsTest = Test nötig

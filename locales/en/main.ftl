@@ -138,6 +138,11 @@ devices-none = I found no device you signed in from in the last 30 days. Sign in
 devices-recommended = Recommended: { $option }
 devices-register = Set it up now
 devices-redo = Set it up again
+devices-more-ready = { $count ->
+    [one] One more device is ready.
+   *[other] { $count } more devices are ready.
+}
+devices-steps-next = Tap "Set it up now": the next card shows the steps and the right links.
 
 status-ready = Ready
 status-needsTest = Test needed

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
-use super::{CardError, Cards};
+use super::{CardError, Cards, MAX_CARD_BYTES};
 use crate::conversation::{
     Conversation, DevicePlan, DeviceStatus, HelpReason, JourneySettings, PlanVerdict,
     PlannedDevice, Screen, State,
@@ -55,6 +55,8 @@ pub enum RenderError {
     Text(#[from] I18nError),
     #[error("the {0} card needs a test sign-in URL")]
     NoTestUrl(&'static str),
+    #[error("the card is {bytes} bytes, over Teams' budget")]
+    TooBig { bytes: usize },
 }
 
 /// The template in `cards/` that shows `screen`.
@@ -91,17 +93,49 @@ pub fn render(
     texts: &Locales,
     lang: &str,
 ) -> Result<Value, RenderError> {
+    let template = cards.template(template_name(screen))?;
+    let card = template.expand(&card_data(screen, conv, view, texts, lang)?)?;
+    if *screen != Screen::Devices || card_bytes(&card) <= MAX_CARD_BYTES {
+        return Ok(card);
+    }
+    // Many devices: the steps move to the register card, which every option opens.
     let r = Renderer {
         conv,
         view,
         tx: Tx { texts, lang },
+        compact: true,
     };
     let mut data = r.data(screen)?;
-    let title = data["title"].as_str().unwrap_or_default().to_owned();
-    data["fallback"] = json!(r.tx.args("card-fallback", &[("title", title.into())])?);
-    data["seq"] = json!(conv.seq);
-    data["userMri"] = json!(view.user_mri);
-    Ok(cards.template(template_name(screen))?.expand(&data)?)
+    r.common(&mut data)?;
+    let card = template.expand(&data)?;
+    match card_bytes(&card) {
+        bytes if bytes <= MAX_CARD_BYTES => Ok(card),
+        bytes => Err(RenderError::TooBig { bytes }),
+    }
+}
+
+fn card_bytes(card: &Value) -> usize {
+    serde_json::to_vec(card).map_or(usize::MAX, |v| v.len())
+}
+
+/// The data the template of `screen` is expanded against (for tests and the designer's
+/// sample-data pane).
+pub fn card_data(
+    screen: &Screen,
+    conv: &Conversation,
+    view: &View<'_>,
+    texts: &Locales,
+    lang: &str,
+) -> Result<Value, RenderError> {
+    let r = Renderer {
+        conv,
+        view,
+        tx: Tx { texts, lang },
+        compact: false,
+    };
+    let mut data = r.data(screen)?;
+    r.common(&mut data)?;
+    Ok(data)
 }
 
 /// Texts in one language.
@@ -153,6 +187,8 @@ struct Renderer<'a> {
     conv: &'a Conversation,
     view: &'a View<'a>,
     tx: Tx<'a>,
+    /// Leave the steps out of the devices card (they are on the register card too).
+    compact: bool,
 }
 
 /// Phones and tablets get app steps; everything else is a computer.
@@ -164,6 +200,15 @@ fn device_class(os: &str) -> &'static str {
 }
 
 impl Renderer<'_> {
+    /// What every card binds: fallback text, seq and the person's MRI.
+    fn common(&self, data: &mut Value) -> Result<(), I18nError> {
+        let title = data["title"].as_str().unwrap_or_default().to_owned();
+        data["fallback"] = json!(self.tx.args("card-fallback", &[("title", title.into())])?);
+        data["seq"] = json!(self.conv.seq);
+        data["userMri"] = json!(self.view.user_mri);
+        Ok(())
+    }
+
     fn t(&self, id: &str) -> Result<String, I18nError> {
         self.tx.t(id)
     }
@@ -421,7 +466,17 @@ impl Renderer<'_> {
             "title": self.t("devices-title")?,
             "intro": self.t(intro)?,
             "none": self.t("devices-none")?,
-            "devices": devices.iter().map(|d| self.device(d)).collect::<Result<Vec<_>, _>>()?,
+            "devices": devices
+                .iter()
+                .filter(|d| !(self.compact && d.status == DeviceStatus::Ready))
+                .map(|d| self.device(d))
+                .collect::<Result<Vec<_>, _>>()?,
+            "more": match devices.iter().filter(|d| d.status == DeviceStatus::Ready).count() {
+                ready if self.compact && ready > 0 => {
+                    self.tx.args("devices-more-ready", &[("count", ready.into())])?
+                }
+                _ => String::new(),
+            },
             "canTest": can_test,
             "canExclude": can_exclude,
             "labels": self.labels(&[
@@ -471,7 +526,11 @@ impl Renderer<'_> {
                         "key": key,
                         "device": d.key,
                         "title": title,
-                        "steps": self.steps(key, &d.os)?,
+                        "steps": if self.compact {
+                            self.t("devices-steps-next")?
+                        } else {
+                            self.steps(key, &d.os)?
+                        },
                         "register": self.t("devices-register")?,
                     }));
                 }
@@ -623,7 +682,6 @@ impl Renderer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cards::MAX_CARD_BYTES;
     use crate::conversation::VERBS;
 
     const MRI: &str = "29:1XJKJMvc5GBtc2JwZq0oj8tHZmzrQgFmB39ATiQWA85gQtHieVkKilBZ9XHoq9j7Zaqt7CZ-NJWi7me2kHTL3Bw";
@@ -847,6 +905,7 @@ mod tests {
                 conv: &conv,
                 view: &view,
                 tx,
+                compact: false,
             };
             for option in options {
                 for os in ["ios", "android", "windows", "macos", "linux", "other"] {
@@ -1123,5 +1182,34 @@ mod tests {
         view.first_name = Some("  ");
         let card = render(&Screen::Welcome, &conv, &view, &f.cards, &f.texts, "en").unwrap();
         assert_eq!(card["body"][0]["text"], "Hi, let's move you to passkeys");
+    }
+
+    #[test]
+    fn a_person_with_very_many_devices_gets_a_devices_card_within_teams_budget() {
+        let f = Fixture::new();
+        let mut conv = conversation(State::Planned);
+        let p = conv.plan.as_mut().unwrap();
+        let base = p.devices.clone();
+        for i in 0..5 {
+            for d in &base {
+                let mut d = d.clone();
+                d.key = format!("{}-{i}", d.key);
+                d.label = format!("{} with a long name that wraps over several lines {i}", d.label);
+                p.devices.push(d);
+            }
+        }
+        for lang in ["en", "de"] {
+            let full = card_data(&Screen::Devices, &conv, &f.view(), &f.texts, lang).unwrap();
+            let full = f.cards.template("devices").unwrap().expand(&full).unwrap();
+            assert!(card_bytes(&full) > MAX_CARD_BYTES, "the case must be too big in full");
+            let card = f.render(&Screen::Devices, &conv, lang);
+            assert!(card_bytes(&card) <= MAX_CARD_BYTES);
+            let text = all_text(&card);
+            assert!(text.contains("iPhone 8 with a long name that wraps over several lines 4"));
+            let mut actions = Vec::new();
+            executes(&card, &mut actions);
+            assert_eq!(actions.iter().filter(|a| a["verb"] == "register").count(), 18);
+            assert!(!text.contains("MacBook with"), "ready devices are summed up");
+        }
     }
 }

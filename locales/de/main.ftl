@@ -47,12 +47,12 @@ action-snooze = Später erinnern
 action-help = Hilfe
 action-helpdesk = Mit dem Helpdesk sprechen
 action-registered = Erledigt
-action-enforce = Ja, Passkey für mein Konto verlangen
+action-enforce = Ja, jetzt umstellen
 
-link-security-info = Sicherheitsinformationen öffnen
-link-authenticator-app-store = Microsoft Authenticator laden (App Store)
-link-authenticator-google-play = Microsoft Authenticator laden (Google Play)
-link-windows-hello = Windows Hello-Einstellungen öffnen
+link-security-info = Sicherheitsinformationen
+link-authenticator-app-store = Authenticator laden
+link-authenticator-google-play = Authenticator laden
+link-windows-hello = Windows Hello-Einstellungen
 
 os-ios = iPhone oder iPad
 os-android = Android
@@ -82,49 +82,49 @@ steps-authenticatorPasskey-android =
     4. Bestätigen Sie mit Fingerabdruck, Gesicht oder Bildschirmsperre.
 steps-authenticatorPasskey-computer =
     1. Halten Sie Ihr Telefon mit **Microsoft Authenticator** bereit; Bluetooth muss auf dem Telefon und auf diesem Computer eingeschaltet sein.
-    2. Öffnen Sie auf diesem Computer die **Sicherheitsinformationen** (Schaltfläche unten) und wählen Sie **+ Anmeldemethode hinzufügen › Passkey in Microsoft Authenticator**.
+    2. Öffnen Sie auf diesem Computer die **Sicherheitsinformationen** und wählen Sie **+ Anmeldemethode hinzufügen › Passkey in Microsoft Authenticator**.
     3. Wenn gefragt wird, wo er gespeichert werden soll, wählen Sie **iPhone, iPad oder Android-Gerät** und scannen Sie den QR-Code mit der Kamera Ihres Telefons.
     4. Speichern Sie den Passkey im **Authenticator** auf dem Telefon und bestätigen Sie mit dessen Bildschirmsperre.
     5. Künftig melden Sie sich an diesem Computer an, indem Sie **Gesicht, Fingerabdruck, PIN oder Sicherheitsschlüssel** wählen und den QR-Code mit dem Telefon scannen.
 steps-authenticatorPasskey =
-    1. Öffnen Sie die **Sicherheitsinformationen** (Schaltfläche unten) und wählen Sie **+ Anmeldemethode hinzufügen › Passkey in Microsoft Authenticator**.
+    1. Öffnen Sie die **Sicherheitsinformationen** und wählen Sie **+ Anmeldemethode hinzufügen › Passkey in Microsoft Authenticator**.
     2. Folgen Sie den Anweisungen und speichern Sie den Passkey im **Authenticator** auf Ihrem Telefon.
 steps-windowsHelloForBusiness =
-    1. Öffnen Sie die **Windows Hello-Einstellungen** (Schaltfläche unten) oder **Einstellungen › Konten › Anmeldeoptionen**.
+    1. Öffnen Sie die **Windows Hello-Einstellungen** oder **Einstellungen › Konten › Anmeldeoptionen**.
     2. Wählen Sie bei **PIN (Windows Hello)** **Einrichten** (oder **Ich habe meine PIN vergessen**, um sie zurückzusetzen) und melden Sie sich mit Ihrem Geschäftskonto an.
     3. Wählen Sie eine PIN, die Sie sich merken können; fügen Sie Gesicht oder Fingerabdruck hinzu, wenn der Computer es anbietet.
     4. Sperren Sie den Computer (Windows-Taste + L) und entsperren Sie ihn mit der neuen PIN, um sie zu prüfen.
 steps-platformPasskey-windows =
-    1. Öffnen Sie die **Sicherheitsinformationen** (Schaltfläche unten) und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
+    1. Öffnen Sie die **Sicherheitsinformationen** und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
     2. Wenn Windows fragt, wo der Passkey gespeichert werden soll, wählen Sie **Dieses Windows-Gerät** und bestätigen Sie mit Ihrer Windows Hello-PIN, Gesicht oder Fingerabdruck.
 steps-platformPasskey-macos =
     1. Prüfen Sie, dass das **Unternehmensportal** installiert und die Registrierung abgeschlossen ist; oben rechts erscheint eventuell die Mitteilung **Registrierung erforderlich**.
     2. Klicken Sie auf die Mitteilung, melden Sie sich mit Ihrem Geschäftskonto an und bestätigen Sie mit Touch ID oder Ihrem Mac-Passwort.
     3. Der Mac meldet Sie nun mit einem Schlüssel aus seiner Secure Enclave an.
 steps-platformPasskey =
-    1. Öffnen Sie die **Sicherheitsinformationen** (Schaltfläche unten) und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
+    1. Öffnen Sie die **Sicherheitsinformationen** und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
     2. Speichern Sie den Passkey auf diesem Gerät und bestätigen Sie mit dessen Bildschirmsperre.
 steps-syncedPasskey-ios =
     1. Prüfen Sie, dass der **iCloud-Schlüsselbund** eingeschaltet ist (**Einstellungen › Ihr Name › iCloud › Passwörter und Schlüsselbund**).
-    2. Öffnen Sie die **Sicherheitsinformationen** (Schaltfläche unten) in Safari und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
+    2. Öffnen Sie die **Sicherheitsinformationen** in Safari und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
     3. Sichern Sie den Passkey im **iCloud-Schlüsselbund** und bestätigen Sie mit Face ID oder Touch ID.
 steps-syncedPasskey-android =
     1. Prüfen Sie, dass Sie auf dem Telefon im **Google Passwortmanager** angemeldet sind.
-    2. Öffnen Sie die **Sicherheitsinformationen** (Schaltfläche unten) in Chrome und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
+    2. Öffnen Sie die **Sicherheitsinformationen** in Chrome und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
     3. Sichern Sie den Passkey im **Google Passwortmanager** und bestätigen Sie mit der Bildschirmsperre.
 steps-syncedPasskey-macos =
     1. Prüfen Sie, dass der **iCloud-Schlüsselbund** eingeschaltet ist (**Systemeinstellungen › Ihr Name › iCloud › Passwörter und Schlüsselbund**).
-    2. Öffnen Sie die **Sicherheitsinformationen** (Schaltfläche unten) in Safari oder Chrome und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
+    2. Öffnen Sie die **Sicherheitsinformationen** in Safari oder Chrome und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
     3. Sichern Sie den Passkey im **iCloud-Schlüsselbund** und bestätigen Sie mit Touch ID oder Ihrem Mac-Passwort.
 steps-syncedPasskey =
-    1. Öffnen Sie die **Sicherheitsinformationen** (Schaltfläche unten) in Ihrem Browser und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
+    1. Öffnen Sie die **Sicherheitsinformationen** in Ihrem Browser und wählen Sie **+ Anmeldemethode hinzufügen › Passkey**.
     2. Sichern Sie den Passkey in Ihrem Passwortmanager und bestätigen Sie mit der Bildschirmsperre des Geräts.
 steps-securityKey =
     1. Holen Sie sich beim Helpdesk einen Sicherheitsschlüssel (USB oder NFC).
-    2. Öffnen Sie die **Sicherheitsinformationen** (Schaltfläche unten) und wählen Sie **+ Anmeldemethode hinzufügen › Sicherheitsschlüssel**.
+    2. Öffnen Sie die **Sicherheitsinformationen** und wählen Sie **+ Anmeldemethode hinzufügen › Sicherheitsschlüssel**.
     3. Wählen Sie **USB-Gerät** oder **NFC-Gerät**, stecken Sie den Schlüssel ein oder halten Sie ihn an, legen Sie eine PIN fest und berühren Sie den Schlüssel, wenn er blinkt.
 steps-other =
-    1. Öffnen Sie die **Sicherheitsinformationen** (Schaltfläche unten) und wählen Sie **+ Anmeldemethode hinzufügen**.
+    1. Öffnen Sie die **Sicherheitsinformationen** und wählen Sie **+ Anmeldemethode hinzufügen**.
     2. Fügen Sie einen Passkey hinzu und folgen Sie den Anweisungen.
 
 ## Geräte
@@ -202,7 +202,7 @@ test-title = Testen Sie Ihre Anmeldung mit Passkey
 test-body = Die Schaltfläche öffnet eine Microsoft-Anmeldeseite, die nur einen Passkey akzeptiert. Melden Sie sich mit dem eingerichteten Passkey an. Ihr Konto ändert sich dabei nicht: Der Test zeigt nur, dass der Passkey funktioniert.
 test-cross-device = An einem Computer ohne eigenen Passkey wählen Sie **iPhone, iPad oder Android-Gerät** und scannen den QR-Code mit Ihrem Telefon.
 test-note = Der Link funktioniert einmal und 10 Minuten lang. Kommen Sie danach hierher zurück: Diese Karte aktualisiert sich von selbst.
-test-open = Testanmeldung starten
+test-open = Test starten
 test-retry = Noch einmal versuchen
 test-failed-title = Die Testanmeldung hat nicht geklappt
 test-failed-strengthNotMet = Bei der Anmeldung wurde kein Passkey verwendet. Wählen Sie auf der Anmeldeseite **Gesicht, Fingerabdruck, PIN oder Sicherheitsschlüssel**, keinen Code und keine App-Benachrichtigung.

@@ -47,12 +47,12 @@ action-snooze = Remind me later
 action-help = Help
 action-helpdesk = Talk to the helpdesk
 action-registered = I've done it
-action-enforce = Yes, require a passkey for my account
+action-enforce = Yes, switch me over
 
-link-security-info = Open Security info
-link-authenticator-app-store = Get Microsoft Authenticator (App Store)
-link-authenticator-google-play = Get Microsoft Authenticator (Google Play)
-link-windows-hello = Open Windows Hello settings
+link-security-info = Security info
+link-authenticator-app-store = Get Authenticator
+link-authenticator-google-play = Get Authenticator
+link-windows-hello = Windows Hello settings
 
 os-ios = iPhone or iPad
 os-android = Android
@@ -83,49 +83,49 @@ steps-authenticatorPasskey-android =
     4. Confirm with your fingerprint, face or screen lock.
 steps-authenticatorPasskey-computer =
     1. Keep your phone at hand with **Microsoft Authenticator** installed and Bluetooth on, on the phone and on this computer.
-    2. On this computer, open **Security info** (button below) and choose **+ Add sign-in method › Passkey in Microsoft Authenticator**.
+    2. On this computer, open **Security info** and choose **+ Add sign-in method › Passkey in Microsoft Authenticator**.
     3. When asked where to save it, choose **iPhone, iPad or Android device** and scan the QR code with your phone's camera.
     4. Save the passkey in **Authenticator** on the phone and confirm with its screen lock.
     5. From then on, sign in on this computer by choosing **Face, fingerprint, PIN or security key** and scanning the QR code with your phone.
 steps-authenticatorPasskey =
-    1. Open **Security info** (button below) and choose **+ Add sign-in method › Passkey in Microsoft Authenticator**.
+    1. Open **Security info** and choose **+ Add sign-in method › Passkey in Microsoft Authenticator**.
     2. Follow the prompts and save the passkey in **Authenticator** on your phone.
 steps-windowsHelloForBusiness =
-    1. Open **Windows Hello settings** (button below) or **Settings › Accounts › Sign-in options**.
+    1. Open **Windows Hello settings** or **Settings › Accounts › Sign-in options**.
     2. Under **PIN (Windows Hello)**, choose **Set up** (or **I forgot my PIN** to reset it) and sign in with your work account.
     3. Choose a PIN you will remember; add your face or fingerprint if the computer offers it.
     4. Lock the computer (Windows key + L) and unlock it with the new PIN to make sure it works.
 steps-platformPasskey-windows =
-    1. Open **Security info** (button below) and choose **+ Add sign-in method › Passkey**.
+    1. Open **Security info** and choose **+ Add sign-in method › Passkey**.
     2. When Windows asks where to save the passkey, choose **This Windows device** and confirm with your Windows Hello PIN, face or fingerprint.
 steps-platformPasskey-macos =
     1. Make sure **Company Portal** is installed and registration is complete; a notification **Registration required** may appear at the top right.
     2. Click the notification, sign in with your work account and confirm with Touch ID or your Mac password.
     3. The Mac now signs you in with a key kept in its Secure Enclave.
 steps-platformPasskey =
-    1. Open **Security info** (button below) and choose **+ Add sign-in method › Passkey**.
+    1. Open **Security info** and choose **+ Add sign-in method › Passkey**.
     2. Save the passkey on this device and confirm with its screen lock.
 steps-syncedPasskey-ios =
     1. Make sure **iCloud Keychain** is on (**Settings › your name › iCloud › Passwords and Keychain**).
-    2. Open **Security info** (button below) in Safari and choose **+ Add sign-in method › Passkey**.
+    2. Open **Security info** in Safari and choose **+ Add sign-in method › Passkey**.
     3. Save the passkey to **iCloud Keychain** and confirm with Face ID or Touch ID.
 steps-syncedPasskey-android =
     1. Make sure you are signed in to **Google Password Manager** on the phone.
-    2. Open **Security info** (button below) in Chrome and choose **+ Add sign-in method › Passkey**.
+    2. Open **Security info** in Chrome and choose **+ Add sign-in method › Passkey**.
     3. Save the passkey to **Google Password Manager** and confirm with your screen lock.
 steps-syncedPasskey-macos =
     1. Make sure **iCloud Keychain** is on (**System Settings › your name › iCloud › Passwords and Keychain**).
-    2. Open **Security info** (button below) in Safari or Chrome and choose **+ Add sign-in method › Passkey**.
+    2. Open **Security info** in Safari or Chrome and choose **+ Add sign-in method › Passkey**.
     3. Save the passkey to **iCloud Keychain** and confirm with Touch ID or your Mac password.
 steps-syncedPasskey =
-    1. Open **Security info** (button below) in your browser and choose **+ Add sign-in method › Passkey**.
+    1. Open **Security info** in your browser and choose **+ Add sign-in method › Passkey**.
     2. Save the passkey to your password manager and confirm with the device's screen lock.
 steps-securityKey =
     1. Get a security key (USB or NFC) from the helpdesk.
-    2. Open **Security info** (button below) and choose **+ Add sign-in method › Security key**.
+    2. Open **Security info** and choose **+ Add sign-in method › Security key**.
     3. Choose **USB device** or **NFC device**, insert or tap the key, set a PIN for it and touch the key when it blinks.
 steps-other =
-    1. Open **Security info** (button below) and choose **+ Add sign-in method**.
+    1. Open **Security info** and choose **+ Add sign-in method**.
     2. Add a passkey and follow the prompts.
 
 ## Devices
@@ -203,7 +203,7 @@ test-title = Test your passkey sign-in
 test-body = The button opens a Microsoft sign-in page that accepts only a passkey. Sign in with the passkey you set up. Your account does not change: this only proves that the passkey works.
 test-cross-device = On a computer without its own passkey, choose **iPhone, iPad or Android device** and scan the QR code with your phone.
 test-note = The link works once and for 10 minutes. When you are done, come back here: this card updates on its own.
-test-open = Start the test sign-in
+test-open = Start the test
 test-retry = Try again
 test-failed-title = The test sign-in did not work
 test-failed-strengthNotMet = The sign-in did not use a passkey. On the sign-in page, choose **Face, fingerprint, PIN or security key**, not a code or an app notification.

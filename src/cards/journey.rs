@@ -215,10 +215,7 @@ impl Renderer<'_> {
 
     fn date(&self, at: Timestamp) -> Result<String, I18nError> {
         let z = self.view.time_zone.to_datetime(at);
-        let weekday = self.t(&format!(
-            "weekday-{}",
-            z.weekday().to_monday_one_offset()
-        ))?;
+        let weekday = self.t(&format!("weekday-{}", z.weekday().to_monday_one_offset()))?;
         let month = self.t(&format!("month-{}", z.month()))?;
         self.tx.args(
             "date-time",
@@ -518,7 +515,8 @@ impl Renderer<'_> {
                 for (i, key) in keys.iter().enumerate() {
                     let name = self.option_name(key)?;
                     let title = if i == 0 {
-                        self.tx.args("devices-recommended", &[("option", name.into())])?
+                        self.tx
+                            .args("devices-recommended", &[("option", name.into())])?
                     } else {
                         name
                     };
@@ -583,7 +581,10 @@ impl Renderer<'_> {
                 security_info,
             ],
             ("authenticatorPasskey", "android") => vec![
-                link("link-authenticator-google-play", AUTHENTICATOR_GOOGLE_PLAY_URL)?,
+                link(
+                    "link-authenticator-google-play",
+                    AUTHENTICATOR_GOOGLE_PLAY_URL,
+                )?,
                 security_info,
             ],
             ("windowsHelloForBusiness", _) => {
@@ -729,7 +730,11 @@ mod tests {
                     "ios",
                     DeviceStatus::Incompatible {
                         reason: "iosTooOld".into(),
-                        remedies: vec!["upgradeOs".into(), "securityKey".into(), "exclusion".into()],
+                        remedies: vec![
+                            "upgradeOs".into(),
+                            "securityKey".into(),
+                            "exclusion".into(),
+                        ],
                     },
                 ),
                 device(
@@ -826,14 +831,19 @@ mod tests {
 
     /// Every `Action.Execute` in the card, the refresh action included.
     fn executes(v: &Value, out: &mut Vec<Value>) {
+        of_type(v, "Action.Execute", out);
+    }
+
+    /// Every object of `kind` anywhere in the card.
+    fn of_type(v: &Value, kind: &str, out: &mut Vec<Value>) {
         match v {
             Value::Object(map) => {
-                if map.get("type") == Some(&json!("Action.Execute")) {
+                if map.get("type") == Some(&json!(kind)) {
                     out.push(v.clone());
                 }
-                map.values().for_each(|v| executes(v, out));
+                map.values().for_each(|v| of_type(v, kind, out));
             }
-            Value::Array(items) => items.iter().for_each(|v| executes(v, out)),
+            Value::Array(items) => items.iter().for_each(|v| of_type(v, kind, out)),
             _ => {}
         }
     }
@@ -852,7 +862,10 @@ mod tests {
             assert_ne!(en["body"], de["body"], "{screen:?}: German equals English");
             for card in [&en, &de] {
                 let text = all_text(card);
-                assert!(!text.contains("${"), "{screen:?}: leftover binding in {text}");
+                assert!(
+                    !text.contains("${"),
+                    "{screen:?}: leftover binding in {text}"
+                );
                 assert!(card["fallbackText"].as_str().is_some_and(|t| !t.is_empty()));
                 assert!(serde_json::to_vec(card).unwrap().len() <= MAX_CARD_BYTES);
                 let mut actions = Vec::new();
@@ -942,11 +955,10 @@ mod tests {
                 &conv,
                 "en",
             );
-            card["actions"]
-                .as_array()
-                .unwrap()
+            let mut links = Vec::new();
+            of_type(&card, "Action.OpenUrl", &mut links);
+            links
                 .iter()
-                .filter(|a| a["type"] == "Action.OpenUrl")
                 .map(|a| a["url"].as_str().unwrap().to_owned())
                 .collect()
         };
@@ -972,7 +984,10 @@ mod tests {
             &conv,
             "de",
         );
-        assert_eq!(card["body"][0]["text"], "Windows Hello for Business auf LT-4711 einrichten");
+        assert_eq!(
+            card["body"][0]["text"],
+            "Windows Hello for Business auf LT-4711 einrichten"
+        );
         let done = card["actions"]
             .as_array()
             .unwrap()
@@ -1121,7 +1136,11 @@ mod tests {
     #[test]
     fn the_exclusion_request_asks_for_a_required_reason_of_at_most_500_characters() {
         let f = Fixture::new();
-        let card = f.render(&Screen::ExclusionRequest, &conversation(State::Planned), "en");
+        let card = f.render(
+            &Screen::ExclusionRequest,
+            &conversation(State::Planned),
+            "en",
+        );
         let input = card["body"]
             .as_array()
             .unwrap()
@@ -1176,7 +1195,12 @@ mod tests {
         let f = Fixture::new();
         let conv = Conversation::default();
         let card = f.render(&Screen::Welcome, &conv, "de");
-        assert!(card["body"][0]["text"].as_str().unwrap().starts_with("Hallo Jürgen"));
+        assert!(
+            card["body"][0]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Hallo Jürgen")
+        );
         assert_eq!(card["actions"][0]["verb"], "start");
         let mut view = f.view();
         view.first_name = Some("  ");
@@ -1194,22 +1218,34 @@ mod tests {
             for d in &base {
                 let mut d = d.clone();
                 d.key = format!("{}-{i}", d.key);
-                d.label = format!("{} with a long name that wraps over several lines {i}", d.label);
+                d.label = format!(
+                    "{} with a long name that wraps over several lines {i}",
+                    d.label
+                );
                 p.devices.push(d);
             }
         }
         for lang in ["en", "de"] {
             let full = card_data(&Screen::Devices, &conv, &f.view(), &f.texts, lang).unwrap();
             let full = f.cards.template("devices").unwrap().expand(&full).unwrap();
-            assert!(card_bytes(&full) > MAX_CARD_BYTES, "the case must be too big in full");
+            assert!(
+                card_bytes(&full) > MAX_CARD_BYTES,
+                "the case must be too big in full"
+            );
             let card = f.render(&Screen::Devices, &conv, lang);
             assert!(card_bytes(&card) <= MAX_CARD_BYTES);
             let text = all_text(&card);
             assert!(text.contains("iPhone 8 with a long name that wraps over several lines 4"));
             let mut actions = Vec::new();
             executes(&card, &mut actions);
-            assert_eq!(actions.iter().filter(|a| a["verb"] == "register").count(), 18);
-            assert!(!text.contains("MacBook with"), "ready devices are summed up");
+            assert_eq!(
+                actions.iter().filter(|a| a["verb"] == "register").count(),
+                18
+            );
+            assert!(
+                !text.contains("MacBook with"),
+                "ready devices are summed up"
+            );
         }
     }
 }

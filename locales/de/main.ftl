@@ -137,6 +137,7 @@ devices-none = Ich habe kein Gerät gefunden, mit dem Sie sich in den letzten 30
 devices-recommended = Empfohlen: { $option }
 devices-register = Jetzt einrichten
 devices-redo = Neu einrichten
+devices-next = { $device } einrichten
 devices-more-ready = { $count ->
     [one] Ein weiteres Gerät ist bereit.
    *[other] { $count } weitere Geräte sind bereit.

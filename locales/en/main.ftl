@@ -138,6 +138,7 @@ devices-none = I found no device you signed in from in the last 30 days. Sign in
 devices-recommended = Recommended: { $option }
 devices-register = Set it up now
 devices-redo = Set it up again
+devices-next = Set up { $device }
 devices-more-ready = { $count ->
     [one] One more device is ready.
    *[other] { $count } more devices are ready.

@@ -459,7 +459,18 @@ impl Renderer<'_> {
             )
         });
         let can_exclude = plan.is_some_and(|p| !p.incompatible().is_empty());
+        // The first device that needs a passkey, with its best option, one click away.
+        let next = match plan.and_then(DevicePlan::next_registration) {
+            Some((d, option)) => json!({
+                "has": true,
+                "title": self.tx.args("devices-next", &[("device", d.label.clone().into())])?,
+                "device": d.key,
+                "option": option,
+            }),
+            None => json!({"has": false, "title": "", "device": "", "option": ""}),
+        };
         let mut data = json!({
+            "next": next,
             "title": self.t("devices-title")?,
             "intro": self.t(intro)?,
             "none": self.t("devices-none")?,
@@ -1022,6 +1033,7 @@ mod tests {
             registers,
             [
                 (json!("iphone"), json!("authenticatorPasskey")),
+                (json!("iphone"), json!("authenticatorPasskey")),
                 (json!("iphone"), json!("securityKey")),
                 (json!("pc"), json!("windowsHelloForBusiness")),
             ]
@@ -1032,7 +1044,25 @@ mod tests {
             .iter()
             .map(|a| a["verb"].as_str().unwrap())
             .collect();
-        assert_eq!(verbs, ["test", "exclude", "recheck", "snoozeMenu", "help"]);
+        assert_eq!(
+            verbs,
+            [
+                "register",
+                "test",
+                "exclude",
+                "recheck",
+                "snoozeMenu",
+                "help"
+            ]
+        );
+        assert_eq!(
+            card["actions"][0]["title"],
+            "Set up Jürgen's \"work\" iPhone"
+        );
+        assert_eq!(
+            card["actions"][0]["data"],
+            json!({"seq": 42, "device": "iphone", "option": "authenticatorPasskey"})
+        );
     }
 
     #[test]
@@ -1238,9 +1268,10 @@ mod tests {
             assert!(text.contains("iPhone 8 with a long name that wraps over several lines 4"));
             let mut actions = Vec::new();
             executes(&card, &mut actions);
+            // One per option of each device that needs a passkey or a fresh setup, and the next step.
             assert_eq!(
                 actions.iter().filter(|a| a["verb"] == "register").count(),
-                18
+                19
             );
             assert!(
                 !text.contains("MacBook with"),

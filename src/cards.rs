@@ -1,4 +1,5 @@
-//! Adaptive Card templates from `cards/`, expanded in Rust.
+//! Adaptive Card templates from `cards/`, expanded in Rust; [`journey`] builds the data of the
+//! journey's cards and expands them.
 //!
 //! The templates are plain Adaptive Card JSON (schema 1.5) with Adaptive Cards Templating, so
 //! they open in the Adaptive Cards Designer. The subset implemented, and checked against

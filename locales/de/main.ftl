@@ -14,7 +14,7 @@ welcome-about-lost = Telefon verloren oder neu? Schreiben Sie mir „Ich habe ei
 
 ## Gemeinsam für die Karten der Umstellung
 
-card-fallback = { $title }. Öffnen Sie diesen Chat in der Teams-App, um fortzufahren.
+card-fallback = { $title } (öffnen Sie diesen Chat in der Teams-App, um fortzufahren)
 deadline-sentence = Ab { $date } ist für Ihr Konto ein Passkey Pflicht.
 date-time = { $weekday }, { $day }. { $month } { $year }, { $time } Uhr
 weekday-1 = Montag

@@ -14,7 +14,7 @@ welcome-about-lost = Lost or new phone? Tell me "I have a new phone" or ask the 
 
 ## Shared by the journey's cards
 
-card-fallback = { $title }. Open this chat in the Teams app to continue.
+card-fallback = { $title } (open this chat in the Teams app to continue)
 deadline-sentence = Passkeys become required for your account on { $date }.
 date-time = { $weekday } { $day } { $month } { $year }, { $time }
 weekday-1 = Monday

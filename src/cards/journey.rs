@@ -202,8 +202,10 @@ fn device_class(os: &str) -> &'static str {
 impl Renderer<'_> {
     /// What every card binds: fallback text, seq and the person's MRI.
     fn common(&self, data: &mut Value) -> Result<(), I18nError> {
-        let title = data["title"].as_str().unwrap_or_default().to_owned();
-        data["fallback"] = json!(self.tx.args("card-fallback", &[("title", title.into())])?);
+        if data.get("fallback").is_none() {
+            let title = data["title"].as_str().unwrap_or_default().to_owned();
+            data["fallback"] = json!(self.tx.args("card-fallback", &[("title", title.into())])?);
+        }
         data["seq"] = json!(self.conv.seq);
         data["userMri"] = json!(self.view.user_mri);
         Ok(())
@@ -430,6 +432,7 @@ impl Renderer<'_> {
         };
         Ok(json!({
             "title": title,
+            "fallback": self.t("welcome-fallback")?,
             "body": self.t("welcome-body")?,
             "steps": self.t("welcome-steps")?,
             "privacy": self.t("welcome-privacy")?,

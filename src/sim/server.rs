@@ -100,9 +100,12 @@ impl Simulator {
             options.key_grace,
             clock.clone(),
         );
-        if let Some(population) = &options.population {
-            identity = identity
-                .with_sign_in_directory(Arc::new(PopulationDirectory::new(population.clone())));
+        let directory = options
+            .population
+            .as_ref()
+            .map(|population| Arc::new(PopulationDirectory::new(population.clone())));
+        if let Some(directory) = &directory {
+            identity = identity.with_sign_in_directory(directory.clone());
         }
         let identity = Arc::new(identity);
         let graph = options.population.map(|population| {
@@ -118,6 +121,9 @@ impl Simulator {
                 },
             ))
         });
+        if let (Some(directory), Some(graph)) = (&directory, &graph) {
+            directory.attach_graph(graph);
+        }
         let shared = Shared {
             clock,
             graph,

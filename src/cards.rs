@@ -21,6 +21,7 @@
 
 pub mod expr;
 pub mod journey;
+pub mod samples;
 
 use serde_json::{Map, Value};
 

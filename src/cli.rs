@@ -52,6 +52,16 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         env_file: Option<PathBuf>,
     },
+    /// Write the journey's main cards, with a sample person, as JSON files for review (open them
+    /// in the Adaptive Cards Designer).
+    Cards {
+        /// The folder to write `NN-screen.json` into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The language of the cards: en or de.
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
     /// Run the bot's HTTP service (applies pending migrations first).
     Serve,
     /// Print the effective configuration with secrets redacted, or why it is unusable.
@@ -131,6 +141,22 @@ pub fn main() -> ExitCode {
             };
             run(config, |_| crate::sim::standalone::run(options))
         }
+        Command::Cards { out, lang } => {
+            if !matches!(lang.as_str(), "en" | "de") {
+                eprintln!("passkey-pilot: --lang must be en or de");
+                return ExitCode::from(2);
+            }
+            match write_sample_cards(&out, &lang) {
+                Ok(n) => {
+                    println!("{n} cards written to {}", out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("passkey-pilot: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve => run(config, |config| async move {
             let app = crate::app::Application::build(config).await?;
             tracing::info!(address = %app.local_addr(), "passkey-pilot listening");
@@ -138,6 +164,20 @@ pub fn main() -> ExitCode {
             Ok(())
         }),
     }
+}
+
+/// Writes the sample journey's cards; returns how many.
+fn write_sample_cards(out: &std::path::Path, lang: &str) -> anyhow::Result<usize> {
+    let samples = crate::cards::samples::journey(lang)?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+    for s in &samples {
+        let path = out.join(format!("{}.json", s.name));
+        let text = serde_json::to_string_pretty(&s.card)?;
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(samples.len())
 }
 
 fn config_failure(e: &ConfigError) -> ExitCode {

@@ -259,3 +259,35 @@ async fn sim_prints_settings_whose_graph_credentials_work_and_stops_on_sigterm()
     });
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn cards_writes_the_sample_journey_and_refuses_an_unknown_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["cards", "--lang", "de", "--out"])
+        .arg(dir.path().join("cards"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("cards"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 10);
+    assert_eq!(names[0], "01-welcome.json");
+    let welcome: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("cards/01-welcome.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(welcome["type"], "AdaptiveCard");
+    assert!(welcome.to_string().contains("Jürgen"));
+
+    let out = bin()
+        .args(["cards", "--lang", "fr", "--out"])
+        .arg(dir.path().join("fr"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.path().join("fr").exists());
+}

@@ -34,29 +34,27 @@ pub async fn assess_person(
         },
         other => AssessError::Graph(other),
     })?;
-    let policy = settings.policy(graph).await?;
     let since = settings.window_start();
     let now = settings.now;
+    let (methods, registered, sign_ins, audits) = tokio::try_join!(
+        graph.authentication_methods(&user.id),
+        graph.registered_devices(&user.id),
+        graph.user_sign_ins(&user.id, since, Some(now), false),
+        graph
+            .registration_audits(since, Some(now), Some(&user.id))
+            .try_concat(),
+    )?;
+    // The policy names groups of its own, so memberships are checked after it is read.
+    let policy = settings.policy(graph).await?;
     let mut groups: Vec<String> = settings.population_groups();
     groups.extend(map::policy_groups(&policy));
     groups.sort();
     groups.dedup();
     let id = user.id.as_str();
-    let (methods, registered, sign_ins, audits, member_of) = tokio::try_join!(
-        graph.authentication_methods(id),
-        graph.registered_devices(id),
-        graph.user_sign_ins(id, since, Some(now), false),
-        graph
-            .registration_audits(since, Some(now), Some(id))
-            .try_concat(),
-        async {
-            let mut found = Vec::new();
-            for chunk in groups.chunks(MAX_CHECK_GROUPS) {
-                found.extend(graph.check_member_groups(id, chunk).await?.iter().cloned());
-            }
-            Ok::<_, GraphError>(found)
-        },
-    )?;
+    let mut member_of: Vec<String> = Vec::new();
+    for chunk in groups.chunks(MAX_CHECK_GROUPS) {
+        member_of.extend(graph.check_member_groups(id, chunk).await?.iter().cloned());
+    }
     let sign_ins: Vec<readiness::SignIn> = sign_ins.iter().map(map::sign_in).collect();
     let mut devices: Vec<readiness::RegisteredDevice> = registered
         .iter()

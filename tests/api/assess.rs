@@ -1,0 +1,421 @@
+//! `passkey-pilot assess` against the simulated tenant: one person's verdicts for the cases
+//! of the acceptance table (people picked by their data), the tenant-wide report agreeing with
+//! per-person assessments, its nudge lists, and the command's exit codes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use passkey_pilot::assess::{self, Settings};
+use passkey_pilot::config::{Config, Secret};
+use passkey_pilot::graph::{GraphClient, RetryPolicy};
+use passkey_pilot::readiness::{
+    Assessment, Caveat, Channel, Client, DeviceAssessment, DeviceVerdict, IncompatibleReason,
+    NotYetReason, PasskeyOption, PasskeyPolicy, PersonVerdict, RankedOption, StepKind, UnusedHint,
+};
+use passkey_pilot::sim::population::{
+    Device, FormFactor, GroupRole, MethodKind, Person, PersonKind, Platform, Population,
+};
+use passkey_pilot::sim::server::{Simulator, SimulatorOptions};
+
+const APP_ID: &str = "00000000-0000-4000-8000-00000000a55e";
+const SECRET: &str = "sim-only-assess-secret";
+const PERMISSIONS: &[&str] = &[
+    "User.Read.All",
+    "Device.Read.All",
+    "GroupMember.ReadWrite.All",
+    "AuditLog.Read.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+    "Policy.Read.AuthenticationMethod",
+];
+
+struct Tenant {
+    sim: Simulator,
+    pop: Arc<Population>,
+    graph: GraphClient,
+    config: Config,
+}
+
+async fn tenant(users: usize) -> Tenant {
+    let pop = Arc::new(Population::generate(users, 11, Timestamp::now()));
+    let sim = Simulator::start(SimulatorOptions {
+        population: Some(pop.clone()),
+        graph_throttle_scale: 200.0,
+        ..SimulatorOptions::default()
+    })
+    .await
+    .unwrap();
+    sim.register_graph_app(APP_ID, SECRET, PERMISSIONS);
+    let mut config = Config::defaults();
+    let g = &mut config.graph;
+    g.base_url = sim.base_url().to_owned();
+    g.tenant_id = sim.tenant_id().to_owned();
+    g.client_id = APP_ID.to_owned();
+    g.client_secret = Secret::new(SECRET);
+    g.token_url = sim.token_url();
+    g.limit_scale = 200.0;
+    config.readiness.target_group_id = pop.group(GroupRole::Target).id.to_string();
+    config.readiness.excluded_group_ids = [
+        GroupRole::ExcludedGuests,
+        GroupRole::ExcludedServiceAccounts,
+        GroupRole::ExcludedBreakGlass,
+    ]
+    .iter()
+    .map(|r| pop.group(*r).id.to_string())
+    .collect();
+    let http = reqwest::Client::new();
+    let tokens = passkey_pilot::graph::token_source(&config.graph, http.clone()).unwrap();
+    let retry = RetryPolicy {
+        max_attempts: 4,
+        min_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(200),
+        max_retry_after: Duration::from_secs(15),
+        request_timeout: Duration::from_secs(20),
+    };
+    let graph = GraphClient::new(&config.graph, http, tokens, retry).unwrap();
+    Tenant {
+        sim,
+        pop,
+        graph,
+        config,
+    }
+}
+
+/// Only device-bound passkeys (the stricter of the two policies of the acceptance table).
+fn device_bound_only() -> PasskeyPolicy {
+    let mut p = PasskeyPolicy::allow_all();
+    p.profiles[0].synced = false;
+    p
+}
+
+impl Tenant {
+    fn settings(&self, policy: PasskeyPolicy) -> Settings {
+        let mut s = Settings::from_config(&self.config, self.pop.now);
+        s.policy = Some(policy);
+        s
+    }
+
+    /// Target employees with sign-ins, matching `wanted`.
+    fn people(&self, wanted: impl Fn(&Population, &Person) -> bool) -> Vec<&Person> {
+        let target = self.pop.group(GroupRole::Target);
+        self.pop
+            .people
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                p.kind == PersonKind::Employee
+                    && p.account_enabled
+                    && target.members.contains(&(*i as u32))
+                    && wanted(&self.pop, p)
+            })
+            .map(|(_, p)| p)
+            .collect()
+    }
+
+    async fn assess(&self, p: &Person, policy: PasskeyPolicy) -> Assessment {
+        assess::assess_person(&self.graph, &self.settings(policy), &p.user_principal_name)
+            .await
+            .unwrap()
+            .assessment
+    }
+}
+
+fn has_passkey(p: &Person) -> bool {
+    p.methods
+        .iter()
+        .any(|m| matches!(m.kind, MethodKind::Fido2 { .. }))
+}
+
+/// Whether the person signed in from the device in the window.
+fn signs_in_on(pop: &Population, p: &Person, d: &Device) -> bool {
+    pop.sign_ins_of(p)
+        .iter()
+        .any(|s| std::ptr::eq(pop.sign_in_device(p, s), d))
+}
+
+fn used_devices<'a>(pop: &'a Population, p: &'a Person) -> impl Iterator<Item = &'a Device> {
+    pop.devices_of(p).filter(move |d| signs_in_on(pop, p, d))
+}
+
+/// The assessment of a registered device.
+fn device<'a>(a: &'a Assessment, d: &Device) -> &'a DeviceAssessment {
+    let id = d.device_id.to_string();
+    a.devices
+        .iter()
+        .find(|x| x.key.to_string() == format!("device:{id}"))
+        .unwrap_or_else(|| panic!("device {id} not assessed: {:#?}", a.devices))
+}
+
+fn options(v: &DeviceVerdict) -> &[RankedOption] {
+    match v {
+        DeviceVerdict::NeedsPasskey { options } => options,
+        other => panic!("not NeedsPasskey: {other:?}"),
+    }
+}
+
+/// The Authenticator passkey option, absent when the person's phone cannot hold one.
+fn authenticator_option(v: &DeviceVerdict) -> Option<&RankedOption> {
+    options(v)
+        .iter()
+        .find(|o| matches!(o.option, PasskeyOption::AuthenticatorPasskey { .. }))
+}
+
+/// People with a registered device they use in the window, matching `device`, and no
+/// passkey yet.
+fn without_passkey_using(
+    t: &Tenant,
+    device: impl Fn(&Device) -> bool + Copy,
+) -> Vec<(&Person, &Device)> {
+    t.people(|pop, p| !has_passkey(p) && used_devices(pop, p).any(|d| d.trust_type.is_some() && device(d)))
+        .into_iter()
+        .map(|p| {
+            let d = used_devices(&t.pop, p)
+                .find(|d| d.trust_type.is_some() && device(d))
+                .unwrap();
+            (p, d)
+        })
+        .take(3)
+        .collect()
+}
+
+#[tokio::test]
+async fn phones_too_old_or_needing_an_update_get_incompatible_with_the_way_out() {
+    let t = tenant(1500).await;
+    let ios16 = without_passkey_using(&t, |d| d.platform == Platform::Ios && d.os.major == 16);
+    assert!(!ios16.is_empty());
+    for (p, d) in ios16 {
+        let a = t.assess(p, device_bound_only()).await;
+        match &device(&a, d).verdict {
+            DeviceVerdict::Incompatible {
+                reason: IncompatibleReason::IosTooOld { needs: 17, .. },
+                ..
+            } => {}
+            other => panic!("{}: {other:?}", p.user_principal_name),
+        }
+        assert!(!matches!(a.person, PersonVerdict::SafeToEnforce));
+        // Where synced passkeys are allowed, iCloud Keychain works on iOS 16.
+        let a = t.assess(p, PasskeyPolicy::allow_all()).await;
+        let v = &device(&a, d).verdict;
+        assert!(
+            options(v)
+                .iter()
+                .any(|o| matches!(o.option, PasskeyOption::SyncedPasskey { .. })),
+            "{v:?}"
+        );
+    }
+    let android13 =
+        without_passkey_using(&t, |d| d.platform == Platform::Android && d.os.major == 13);
+    assert!(!android13.is_empty());
+    for (p, d) in android13 {
+        let a = t.assess(p, device_bound_only()).await;
+        assert!(
+            matches!(
+                device(&a, d).verdict,
+                DeviceVerdict::Incompatible {
+                    reason: IncompatibleReason::AndroidTooOld { needs: 14, .. },
+                    ..
+                }
+            ),
+            "{:?}",
+            device(&a, d).verdict
+        );
+    }
+    let needs15 = without_passkey_using(&t, |d| d.needs_android_15);
+    assert!(!needs15.is_empty());
+    for (p, d) in needs15 {
+        let a = t.assess(p, device_bound_only()).await;
+        assert!(
+            matches!(
+                device(&a, d).verdict,
+                DeviceVerdict::Incompatible {
+                    reason: IncompatibleReason::AndroidModelNeedsUpdate { needs: 15, .. },
+                    ..
+                }
+            ),
+            "{}: {:?}",
+            d.model,
+            device(&a, d).verdict
+        );
+        assert!(matches!(a.person, PersonVerdict::NeedsExclusion { .. } | PersonVerdict::NotYet { .. }));
+    }
+}
+
+/// Whether the person has WHFB on this device.
+fn whfb_on(pop: &Population, p: &Person, d: &Device) -> bool {
+    p.methods.iter().any(|m| {
+        matches!(m.kind, MethodKind::WindowsHelloForBusiness { device, .. }
+            if std::ptr::eq(&pop.devices[device as usize], d))
+    })
+}
+
+#[tokio::test]
+async fn windows_10_desktop_apps_need_the_browser_where_windows_11_23h2_does_not() {
+    let t = tenant(1500).await;
+    let uses = |p: &Person, d: &Device, wanted: fn(&Channel) -> bool, a: &Assessment| {
+        let _ = p;
+        device(a, d).channels.iter().any(|c| wanted(&c.channel))
+    };
+    let win10: Vec<_> = t
+        .people(|pop, p| {
+            !has_passkey(p)
+                && used_devices(pop, p).any(|d| {
+                    d.platform == Platform::Windows
+                        && d.os.build < 22000
+                        && d.trust_type.is_some()
+                        && !whfb_on(pop, p, d)
+                })
+        })
+        .into_iter()
+        .take(12)
+        .collect();
+    let mut checked = 0;
+    for p in win10 {
+        let d = used_devices(&t.pop, p)
+            .find(|d| d.platform == Platform::Windows && d.os.build < 22000 && d.trust_type.is_some() && !whfb_on(&t.pop, p, d))
+            .unwrap();
+        let a = t.assess(p, device_bound_only()).await;
+        let app = uses(p, d, |c| *c == Channel::App, &a);
+        let edge = uses(p, d, |c| *c == Channel::Browser { browser: Client::Edge }, &a);
+        if !(app && edge) {
+            continue;
+        }
+        let w = device(&a, d).os.windows.clone().unwrap();
+        assert!(!w.windows_11, "build {}", w.build);
+        // The QR-code flow works in Edge only: the desktop apps cannot use a phone passkey.
+        let Some(auth) = authenticator_option(&device(&a, d).verdict) else {
+            continue;
+        };
+        assert!(auth.caveats.contains(&Caveat::BrowserOnly), "{auth:?}");
+        checked += 1;
+    }
+    assert!(checked > 0, "no Windows 10 person using both the desktop app and Edge");
+
+    let win11 = without_passkey_using(&t, |d| d.platform == Platform::Windows && d.os.build == 22631);
+    assert!(!win11.is_empty());
+    for (p, d) in win11 {
+        let a = t.assess(p, device_bound_only()).await;
+        let da = device(&a, d);
+        let w = da.os.windows.clone().unwrap();
+        assert!(w.windows_11 && w.feature_update.as_deref() == Some("23H2"), "{w:?}");
+        if whfb_on(&t.pop, p, d) {
+            continue;
+        }
+        if let Some(auth) = authenticator_option(&da.verdict) {
+            assert!(!auth.caveats.contains(&Caveat::BrowserOnly), "{auth:?}");
+        }
+        assert!(options(&da.verdict)
+            .iter()
+            .any(|o| o.option == PasskeyOption::WindowsHelloForBusiness));
+    }
+}
+
+#[tokio::test]
+async fn shared_desktops_are_marked_shared_and_whfb_there_is_per_person() {
+    let t = tenant(1500).await;
+    let shift = t.people(|pop, p| {
+        p.traits.shift_worker && used_devices(pop, p).any(|d| d.form == FormFactor::SharedDesktop)
+    });
+    assert!(!shift.is_empty());
+    let (mut with_whfb, mut without) = (0, 0);
+    for p in shift.into_iter().take(15) {
+        let a = t.assess(p, device_bound_only()).await;
+        for d in used_devices(&t.pop, p).filter(|d| d.form == FormFactor::SharedDesktop) {
+            let da = device(&a, d);
+            assert!(da.os.shared, "{:?}", da.os);
+            if whfb_on(&t.pop, p, d) {
+                with_whfb += 1;
+                assert!(
+                    matches!(
+                        da.verdict,
+                        DeviceVerdict::Ready { kind: StepKind::WindowsHello, .. }
+                            | DeviceVerdict::RegisteredButUnused { .. }
+                    ),
+                    "{:?}",
+                    da.verdict
+                );
+            } else if !has_passkey(p) {
+                without += 1;
+                let whfb = options(&da.verdict)
+                    .iter()
+                    .find(|o| o.option == PasskeyOption::WindowsHelloForBusiness)
+                    .expect("WHFB is an option on a joined shared desktop");
+                assert!(whfb.caveats.contains(&Caveat::SharedDevice), "{whfb:?}");
+            }
+        }
+    }
+    assert!(with_whfb + without > 0);
+}
+
+#[tokio::test]
+async fn broken_or_missing_credentials_are_told_apart() {
+    let t = tenant(1500).await;
+    // Passkey deleted from the phone: registered, not used since.
+    let deleted = t.people(|_, p| p.traits.passkey_deleted_from_phone);
+    let mut hints = 0;
+    for p in deleted.iter().take(5) {
+        let a = t.assess(p, device_bound_only()).await;
+        assert!(!matches!(a.person, PersonVerdict::SafeToEnforce), "{}", p.user_principal_name);
+        hints += a
+            .devices
+            .iter()
+            .filter(|d| {
+                matches!(
+                    d.verdict,
+                    DeviceVerdict::RegisteredButUnused { hint: UnusedHint::PasskeyPossiblyDeleted { .. } }
+                )
+            })
+            .count();
+    }
+    assert!(hints > 0, "no deleted-passkey hint");
+    // Forgotten WHFB PIN: WHFB set up, the device keeps signing in with push.
+    let pin = t.people(|_, p| p.traits.forgotten_whfb_pin && !has_passkey(p));
+    let mut hints = 0;
+    for p in pin.iter().take(5) {
+        let a = t.assess(p, device_bound_only()).await;
+        assert!(!matches!(a.person, PersonVerdict::SafeToEnforce));
+        hints += a
+            .devices
+            .iter()
+            .filter(|d| {
+                matches!(
+                    d.verdict,
+                    DeviceVerdict::RegisteredButUnused { hint: UnusedHint::WhfbPinPossiblyForgotten { .. } }
+                )
+            })
+            .count();
+    }
+    assert!(hints > 0, "no forgotten-PIN hint");
+    // Security keys only: every device covered by the key.
+    let keys = t.people(|_, p| p.traits.security_key_only && !p.traits.no_sign_ins);
+    assert!(!keys.is_empty());
+    for p in keys.iter().take(5) {
+        let a = t.assess(p, device_bound_only()).await;
+        assert!(!a.devices.is_empty());
+        for d in &a.devices {
+            assert!(
+                matches!(
+                    d.verdict,
+                    DeviceVerdict::Ready { .. } | DeviceVerdict::RegisteredButUnused { .. }
+                ),
+                "{}: {:?}",
+                p.user_principal_name,
+                d.verdict
+            );
+        }
+    }
+    // No sign-ins: nothing proves any device works.
+    let idle = t.people(|_, p| p.traits.no_sign_ins);
+    assert!(!idle.is_empty());
+    for p in idle.iter().take(3) {
+        let a = t.assess(p, device_bound_only()).await;
+        assert!(a.devices.is_empty());
+        assert_eq!(
+            a.person,
+            PersonVerdict::NotYet {
+                reasons: vec![NotYetReason::NoSignInsInWindow]
+            }
+        );
+        let table = assess::render_person(&a);
+        assert!(table.contains("no sign-ins"), "{table}");
+    }
+}

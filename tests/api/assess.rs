@@ -419,3 +419,102 @@ async fn broken_or_missing_credentials_are_told_apart() {
         assert!(table.contains("no sign-ins"), "{table}");
     }
 }
+
+#[tokio::test]
+async fn the_tenant_report_agrees_with_per_person_assessments_and_lists_who_to_nudge() {
+    let t = tenant(400).await;
+    let settings = t.settings(PasskeyPolicy::allow_all());
+    let (report, summary) =
+        assess::assess_all(&t.graph, &settings, 4, &indicatif::ProgressBar::hidden())
+            .await
+            .unwrap();
+    assert_eq!(summary.graph.throttled, 0);
+    // Enabled members only.
+    let members = t
+        .pop
+        .people
+        .iter()
+        .filter(|p| p.account_enabled && p.kind != PersonKind::Guest)
+        .count();
+    assert_eq!(report.people.len(), members);
+    assert_eq!(summary.people, members);
+
+    let mut differ = Vec::new();
+    let sample: Vec<&Person> = t.people(|_, _| true).into_iter().step_by(9).collect();
+    for p in &sample {
+        let row = report
+            .people
+            .iter()
+            .find(|r| r.user_principal_name == p.user_principal_name)
+            .unwrap();
+        let a = t.assess(p, PasskeyPolicy::allow_all()).await;
+        let one = assess::PersonRow::of(&a);
+        let devices = |r: &assess::PersonRow| {
+            r.devices
+                .iter()
+                .map(|d| (d.key.clone(), d.verdict.clone()))
+                .collect::<Vec<_>>()
+        };
+        // The registration report names no AAGUID: a synced passkey's provider (and so the
+        // devices it covers) is known only from the person's own method list.
+        let synced = p.methods.iter().any(
+            |m| matches!(m.kind, MethodKind::Fido2 { passkey, .. } if passkey.is_synced()),
+        );
+        let same = (one.stage, &one.verdict) == (row.stage, &row.verdict)
+            && (synced || devices(&one) == devices(row));
+        if !same {
+            differ.push(format!("{one:#?}\n{row:#?}"));
+        }
+    }
+    assert!(differ.is_empty(), "{} of {}:\n{}", differ.len(), sample.len(), differ.join("\n"));
+
+    // Nudge lists: targets without a passkey, split by whether they have a platform method.
+    let mut push = Vec::new();
+    let mut platform = Vec::new();
+    for p in t.people(|_, _| true) {
+        if has_passkey(p) {
+            continue;
+        }
+        let whfb = p
+            .methods
+            .iter()
+            .any(|m| matches!(m.kind, MethodKind::WindowsHelloForBusiness { .. }));
+        if whfb { &mut platform } else { &mut push }.push(p.user_principal_name.clone());
+    }
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert!(!push.is_empty() && !platform.is_empty());
+    assert_eq!(sorted(report.nudges.push_or_sms.clone()), sorted(push));
+    assert_eq!(sorted(report.nudges.platform_method.clone()), sorted(platform));
+
+    // The same rows as CSV and as JSON.
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("readiness.csv");
+    let json_path = dir.path().join("readiness.json");
+    assess::write_report(&report, &csv_path).unwrap();
+    assess::write_report(&report, &json_path).unwrap();
+    let mut rd = csv::Reader::from_path(&csv_path).unwrap();
+    assert_eq!(rd.headers().unwrap().iter().collect::<Vec<_>>(), assess::CSV_HEADER);
+    let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let people = json["people"].as_array().unwrap();
+    assert_eq!(rows.len(), report.people.len());
+    assert_eq!(people.len(), report.people.len());
+    for ((csv_row, json_row), row) in rows.iter().zip(people).zip(&report.people) {
+        assert_eq!(&csv_row[1], row.user_principal_name);
+        assert_eq!(json_row["userPrincipalName"], row.user_principal_name.as_str());
+        assert_eq!(&csv_row[2], json_row["stage"].as_str().unwrap());
+        assert_eq!(&csv_row[3], json_row["verdict"].as_str().unwrap());
+        assert_eq!(
+            csv_row[7].matches("; ").count() + usize::from(!csv_row[7].is_empty()),
+            json_row["devices"].as_array().unwrap().len()
+        );
+    }
+    assert_eq!(
+        json["nudges"]["pushOrSms"].as_array().unwrap().len(),
+        report.nudges.push_or_sms.len()
+    );
+}

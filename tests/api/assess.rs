@@ -518,3 +518,92 @@ async fn the_tenant_report_agrees_with_per_person_assessments_and_lists_who_to_n
         report.nudges.push_or_sms.len()
     );
 }
+
+impl Tenant {
+    /// The binary pointed at the simulator as the app `client_id` with `secret`.
+    fn bin(&self, client_id: &str, secret: &str) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_passkey-pilot"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("PASSKEY_PILOT__") {
+                c.env_remove(k);
+            }
+        }
+        let g = &self.config.graph;
+        for (k, v) in [
+            ("GRAPH__BASE_URL", g.base_url.clone()),
+            ("GRAPH__TENANT_ID", g.tenant_id.clone()),
+            ("GRAPH__CLIENT_ID", client_id.to_owned()),
+            ("GRAPH__CLIENT_SECRET", secret.to_owned()),
+            ("GRAPH__TOKEN_URL", g.token_url.clone()),
+            ("GRAPH__LIMIT_SCALE", "200".to_owned()),
+            ("GRAPH__MAX_ATTEMPTS", "2".to_owned()),
+        ] {
+            c.env(format!("PASSKEY_PILOT__{k}"), v);
+        }
+        c.arg("assess");
+        c
+    }
+}
+
+#[tokio::test]
+async fn assess_exits_1_for_no_such_person_and_names_a_missing_permission_never_a_secret() {
+    let t = tenant(200).await;
+    let out = t
+        .bin(APP_ID, SECRET)
+        .args(["--user", "nobody@contoso.com"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no such person: nobody@contoso.com"), "{stderr}");
+    assert!(!stderr.contains(SECRET));
+
+    // An app without AuditLog.Read.All cannot read sign-ins.
+    const NARROW_APP: &str = "00000000-0000-4000-8000-00000000a55f";
+    const NARROW_SECRET: &str = "sim-only-narrow-secret";
+    t.sim.register_graph_app(
+        NARROW_APP,
+        NARROW_SECRET,
+        &[
+            "User.Read.All",
+            "Device.Read.All",
+            "GroupMember.ReadWrite.All",
+            "UserAuthenticationMethod.ReadWrite.All",
+            "Policy.Read.AuthenticationMethod",
+        ],
+    );
+    let p = t.people(|_, p| !p.traits.no_sign_ins)[0];
+    let out = t
+        .bin(NARROW_APP, NARROW_SECRET)
+        .args(["--user", &p.user_principal_name])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("AuditLog.Read.All"), "{stderr}");
+    assert!(!stderr.contains(NARROW_SECRET) && !stderr.contains(SECRET));
+}
+
+#[tokio::test]
+async fn assess_all_refuses_an_out_file_of_another_kind_with_exit_2_and_writes_nothing() {
+    let t = tenant(50).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("readiness.xlsx");
+    let out = t
+        .bin(APP_ID, SECRET)
+        .args(["--all", "--out"])
+        .arg(&path)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(".csv or .json"), "{stderr}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // Neither a person nor everyone: a usage error.
+    let out = t.bin(APP_ID, SECRET).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(t.graph.counters().graph_requests(), 0);
+}

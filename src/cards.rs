@@ -1,4 +1,5 @@
-//! Adaptive Card templates from `cards/`, expanded in Rust.
+//! Adaptive Card templates from `cards/`, expanded in Rust; [`journey`] builds the data of the
+//! journey's cards and expands them.
 //!
 //! The templates are plain Adaptive Card JSON (schema 1.5) with Adaptive Cards Templating, so
 //! they open in the Adaptive Cards Designer. The subset implemented, and checked against
@@ -19,13 +20,46 @@
 //! to a person.
 
 pub mod expr;
+pub mod journey;
 
 use serde_json::{Map, Value};
 
 use self::expr::{EvalError, Expr, Scope, SyntaxError};
 
 /// Templates shipped in `cards/`, embedded in the binary.
-const TEMPLATES: &[(&str, &str)] = &[("welcome", include_str!("../cards/welcome.json"))];
+const TEMPLATES: &[(&str, &str)] = &[
+    ("welcome", include_str!("../cards/welcome.json")),
+    ("checking", include_str!("../cards/checking.json")),
+    ("devices", include_str!("../cards/devices.json")),
+    ("register", include_str!("../cards/register.json")),
+    ("waiting", include_str!("../cards/waiting.json")),
+    ("test", include_str!("../cards/test.json")),
+    ("test-failed", include_str!("../cards/test-failed.json")),
+    (
+        "confirm-enforce",
+        include_str!("../cards/confirm-enforce.json"),
+    ),
+    (
+        "enforcement-paused",
+        include_str!("../cards/enforcement-paused.json"),
+    ),
+    ("protected", include_str!("../cards/protected.json")),
+    ("snooze", include_str!("../cards/snooze.json")),
+    ("snoozed", include_str!("../cards/snoozed.json")),
+    (
+        "exclusion-request",
+        include_str!("../cards/exclusion-request.json"),
+    ),
+    ("excluded", include_str!("../cards/excluded.json")),
+    ("help", include_str!("../cards/help.json")),
+    (
+        "helpdesk-asked",
+        include_str!("../cards/helpdesk-asked.json"),
+    ),
+    ("not-target", include_str!("../cards/not-target.json")),
+    ("out-of-date", include_str!("../cards/out-of-date.json")),
+    ("lookup-failed", include_str!("../cards/lookup-failed.json")),
+];
 
 /// Teams' safe budget for one card (reference/teams-cards.md: budget 28 KB per card).
 pub const MAX_CARD_BYTES: usize = 28 * 1024;

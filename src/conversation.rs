@@ -24,6 +24,25 @@ pub use intent::Intent;
 pub use plan::{DevicePlan, DeviceStatus, PlanVerdict, PlannedDevice};
 pub use step::step;
 
+/// The `Action.Execute` verbs the journey's cards may carry; [`step`] handles each (`refresh`,
+/// like anything else, shows the current screen).
+pub const VERBS: &[&str] = &[
+    "start",
+    "recheck",
+    "devices",
+    "register",
+    "registered",
+    "test",
+    "enforce",
+    "snoozeMenu",
+    "snooze",
+    "exclude",
+    "requestExclusion",
+    "help",
+    "helpdesk",
+    "refresh",
+];
+
 /// One person's journey as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

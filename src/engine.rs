@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fluent_bundle::FluentArgs;
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -16,6 +15,8 @@ use crate::botframework::Activity;
 use crate::botframework::activity::ActivityType;
 use crate::botframework::connector::Connector;
 use crate::cards::Cards;
+use crate::cards::journey::{self, View};
+use crate::conversation::{Conversation, JourneySettings, Screen};
 use crate::i18n::Locales;
 use crate::ids::{AadObjectId, ActivityId, ConversationId, TenantId};
 use crate::store::{Claim, ConversationRef, Inbound, NewEvent, Store};
@@ -46,6 +47,8 @@ pub enum EngineError {
     Card(#[from] crate::cards::CardError),
     #[error("text: {0}")]
     Text(#[from] crate::i18n::I18nError),
+    #[error("journey card: {0}")]
+    Render(#[from] crate::cards::journey::RenderError),
 }
 
 pub struct Engine {
@@ -269,31 +272,24 @@ impl Engine {
         chat: &PersonalChat,
     ) -> Result<serde_json::Value, EngineError> {
         let lang = self.locales.language(activity.person_locale());
-        let first_name = chat
-            .name
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let mut args = FluentArgs::new();
-        args.set("name", first_name);
-        let t = |id: &str| self.locales.text(lang, id, Some(&args));
-        let data = json!({
-            // Install activities often carry no name: greet without one rather than "Hi ,".
-            "title": if chat.name.trim().is_empty() { t("welcome-title-unnamed")? } else { t("welcome-title")? },
-            "body": t("welcome-body")?,
-            "steps": t("welcome-steps")?,
-            "privacy": t("welcome-privacy")?,
-            "fallback": t("welcome-fallback")?,
-            "about": {
-                "title": t("welcome-about-title")?,
-                "what": t("welcome-about-what")?,
-                "password": t("welcome-about-password")?,
-                "pin": t("welcome-about-pin")?,
-                "lost": t("welcome-about-lost")?,
-            },
-        });
-        Ok(self.cards.template("welcome")?.expand(&data)?)
+        let settings = JourneySettings::default();
+        let view = View {
+            // Install activities often carry no name: the card greets without one.
+            first_name: chat.name.split_whitespace().next(),
+            user_mri: &chat.user_id,
+            test_url: None,
+            settings: &settings,
+            deadline: None,
+            time_zone: jiff::tz::TimeZone::UTC,
+        };
+        Ok(journey::render(
+            &Screen::Welcome,
+            &Conversation::default(),
+            &view,
+            &self.cards,
+            &self.locales,
+            lang,
+        )?)
     }
 
     /// Sends the welcome card: as a reply to the person's message, or into the chat on install.

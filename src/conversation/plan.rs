@@ -4,6 +4,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::readiness;
+
 /// One person's devices and what each needs, at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -91,5 +93,140 @@ impl DevicePlan {
                     DeviceStatus::Ready | DeviceStatus::NeedsTest { .. }
                 )
             })
+    }
+}
+
+/// The name of a serde-tagged enum value (`{"reason": "iosTooOld", …}` → `iosTooOld`), or of
+/// a unit variant (`"guest"` → `guest`).
+fn tag_of(value: &impl Serialize, tag: &str) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(serde_json::Value::Object(map)) => map
+            .get(tag)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .or_else(|| map.keys().next().cloned())
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// A short, language-neutral label of a device from its facts: product names and versions
+/// only ("iOS 16.7", "Windows 11 23H2 · Edge"); sentences about it live in `locales/`.
+fn device_label(d: &readiness::DeviceAssessment) -> String {
+    use readiness::{Channel, Client, OsFamily};
+    if let Some(name) = d.display_name.as_deref().filter(|n| !n.trim().is_empty()) {
+        return name.trim().to_owned();
+    }
+    let os = match d.os.family {
+        OsFamily::Ios => "iOS",
+        OsFamily::Android => "Android",
+        OsFamily::Windows => "Windows",
+        OsFamily::MacOs => "macOS",
+        OsFamily::Linux => "Linux",
+        _ => "",
+    };
+    let mut label = match (&d.os.windows, &d.os.version) {
+        (Some(w), _) => {
+            let release = if w.windows_11 {
+                "Windows 11"
+            } else {
+                "Windows 10"
+            };
+            match &w.feature_update {
+                Some(update) => format!("{release} {update}"),
+                None => release.to_owned(),
+            }
+        }
+        (None, Some(v)) if !os.is_empty() => format!("{os} {v}"),
+        _ => os.to_owned(),
+    };
+    if let Some(model) = d.os.model.as_deref().filter(|m| !m.is_empty()) {
+        label = if label.is_empty() {
+            model.to_owned()
+        } else {
+            format!("{label} · {model}")
+        };
+    }
+    let browsers: Vec<&str> = d
+        .channels
+        .iter()
+        .filter_map(|c| match c.channel {
+            Channel::Browser { browser } => Some(match browser {
+                Client::Edge => "Edge",
+                Client::Chrome => "Chrome",
+                Client::Safari => "Safari",
+                Client::Firefox => "Firefox",
+                _ => "",
+            }),
+            _ => None,
+        })
+        .filter(|b| !b.is_empty())
+        .collect();
+    if !d.os.registered && !browsers.is_empty() && d.channels.len() == browsers.len() {
+        label = format!("{label} · {}", browsers.join(", "));
+    }
+    label
+}
+
+fn os_key(family: readiness::OsFamily) -> &'static str {
+    use readiness::OsFamily;
+    match family {
+        OsFamily::Ios => "ios",
+        OsFamily::Android => "android",
+        OsFamily::Windows => "windows",
+        OsFamily::MacOs => "macos",
+        OsFamily::Linux => "linux",
+        _ => "other",
+    }
+}
+
+impl DevicePlan {
+    /// The plan a readiness assessment gives: the journey's and the cards' view of it.
+    pub fn from_assessment(a: &readiness::Assessment) -> DevicePlan {
+        use readiness::{DeviceVerdict, PersonVerdict};
+        let devices = a
+            .devices
+            .iter()
+            .map(|d| PlannedDevice {
+                key: d.key.to_string(),
+                label: device_label(d),
+                os: os_key(d.os.family).to_owned(),
+                status: match &d.verdict {
+                    DeviceVerdict::Ready { .. } => DeviceStatus::Ready,
+                    DeviceVerdict::RegisteredButUnused { hint } => DeviceStatus::NeedsTest {
+                        hint: tag_of(hint, "hint"),
+                    },
+                    DeviceVerdict::NeedsPasskey { options } => DeviceStatus::NeedsPasskey {
+                        options: options
+                            .iter()
+                            .map(|o| tag_of(&o.option, "option"))
+                            .collect(),
+                    },
+                    DeviceVerdict::Incompatible { reason, remedies } => {
+                        DeviceStatus::Incompatible {
+                            reason: tag_of(reason, "reason"),
+                            remedies: remedies.iter().map(|r| tag_of(r, "remedy")).collect(),
+                        }
+                    }
+                    DeviceVerdict::Unknown { ask } => DeviceStatus::Unknown {
+                        ask: ask.iter().map(|q| tag_of(q, "")).collect(),
+                    },
+                },
+            })
+            .collect();
+        DevicePlan {
+            assessed_at: a.assessed_at,
+            verdict: match &a.person {
+                PersonVerdict::SafeToEnforce => PlanVerdict::SafeToEnforce,
+                PersonVerdict::NotYet { .. } => PlanVerdict::NotYet,
+                PersonVerdict::NeedsExclusion { .. } => PlanVerdict::NeedsExclusion,
+                PersonVerdict::NotTarget { why } => PlanVerdict::NotTarget {
+                    why: tag_of(why, "why"),
+                },
+            },
+            devices,
+            credentials: a.credentials.iter().filter(|c| c.blocked.is_none()).count() as u32,
+        }
     }
 }

@@ -1565,3 +1565,51 @@ fn an_old_authenticator_app_must_be_updated_where_a_profile_allows_both_passkey_
     assert!(caveats(&PasskeyPolicy::allow_all()).contains(&Caveat::UpdateAuthenticator));
     assert!(!caveats(&device_bound_only()).contains(&Caveat::UpdateAuthenticator));
 }
+
+#[test]
+fn the_journeys_device_plan_carries_the_verdicts_as_stable_keys() {
+    use crate::conversation::{DevicePlan, DeviceStatus, PlanVerdict};
+    let mut p = person();
+    iphone16(&mut p);
+    let plan = DevicePlan::from_assessment(&run(&p, &device_bound_only()));
+    assert_eq!(plan.verdict, PlanVerdict::NeedsExclusion);
+    assert_eq!(plan.devices.len(), 1);
+    let phone = &plan.devices[0];
+    assert_eq!(phone.key, "device:phone-16");
+    assert_eq!(phone.label, "iPhone 8");
+    assert_eq!(phone.os, "ios");
+    let DeviceStatus::Incompatible { reason, remedies } = &phone.status else {
+        panic!("{phone:?}")
+    };
+    assert_eq!(reason, "iosTooOld");
+    assert!(remedies.iter().any(|r| r == "securityKey"), "{remedies:?}");
+    assert!(remedies.iter().any(|r| r == "exclusion"), "{remedies:?}");
+    assert_eq!(plan.incompatible(), ["device:phone-16"]);
+
+    // Where synced passkeys are allowed, the same phone needs one: best option first.
+    let plan = DevicePlan::from_assessment(&run(&p, &PasskeyPolicy::allow_all()));
+    let DeviceStatus::NeedsPasskey { options } = &plan.devices[0].status else {
+        panic!("{:?}", plan.devices[0])
+    };
+    assert_eq!(options[0], "syncedPasskey");
+    assert_eq!(plan.credentials, 0);
+
+    // A person who uses an Authenticator passkey on their iPhone is safe.
+    let mut p = person();
+    with_iphone(&mut p);
+    let plan = DevicePlan::from_assessment(&run(&p, &PasskeyPolicy::allow_all()));
+    assert_eq!(plan.verdict, PlanVerdict::SafeToEnforce);
+    assert_eq!(plan.devices[0].status, DeviceStatus::Ready);
+    assert_eq!(plan.credentials, 1);
+
+    // Guests are named by their reason.
+    let mut p = person();
+    p.user_type = UserType::Guest;
+    let plan = DevicePlan::from_assessment(&run(&p, &PasskeyPolicy::allow_all()));
+    assert_eq!(
+        plan.verdict,
+        PlanVerdict::NotTarget {
+            why: "guest".into()
+        }
+    );
+}

@@ -2,10 +2,23 @@
 //! authentication methods, sign-in and audit logs, devices, group membership and `$batch`,
 //! with Graph's JSON shapes, error bodies, paging and throttling (reference/graph.md).
 //!
-//! Records are rendered from the population's compact form per request; only group
-//! membership and temporary access passes change, and they live behind locks here.
+//! Records are rendered from the population's compact form per request. What changes at
+//! runtime lives behind locks here: group membership, temporary access passes, passkeys
+//! registered live (with Graph's lags), their audit events, recorded sign-ins, Teams app
+//! installations and the passkey policy.
+//!
+//! Time: wherever Microsoft's "now" is meant (the 30-day log window, TAP validity, the
+//! method and report lags, when live events happen) the simulator reads the shared
+//! [`SimClock`], so `POST /_sim/time/advance` moves all of it. The generated history keeps
+//! the times it was generated with.
+//!
+//! Permissions: each route needs the application permission of reference/graph.md §1 in the
+//! token's `roles` (see [`permissions`]); `$batch` checks each inner request.
 
+mod live;
 mod odata;
+pub mod permissions;
+pub mod policy;
 mod render;
 mod throttle;
 
@@ -14,7 +27,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method as HttpMethod, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,12 +36,17 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 
+pub use self::live::{
+    Installation, LiveError, PasskeyKind, PasskeyRegistration, RegistrationOutcome, SignInRecord,
+};
+use self::live::{LiveAudit, LiveSignIn, LiveState};
 use self::odata::{FieldValue, Filter, Query, QueryError};
+use self::policy::Fido2Policy;
 pub use self::throttle::Limit;
 use self::throttle::Throttle;
 use super::clock::SimClock;
 use super::identity::{AccessClaims, GRAPH_AUDIENCE, Identity, TokenRejection};
-use super::population::{Guid, Person, Population};
+use super::population::{Guid, Method, Person, Population};
 
 /// Most requests one `$batch` may carry.
 pub const MAX_BATCH_REQUESTS: usize = 20;
@@ -39,20 +57,38 @@ const ID_ENFORCED_GROUP: u64 = 103;
 /// Text Graph answers when an added member already is one (reference/graph.md §10).
 pub const ALREADY_MEMBER: &str = "One or more added object references already exist for the following modified properties: 'members'.";
 
+/// How long after registration a passkey shows in `/authentication/methods` by default.
+pub const DEFAULT_METHOD_LAG: SignedDuration = SignedDuration::from_secs(30);
+/// How long after registration a passkey shows in `userRegistrationDetails` by default (the
+/// report refreshes "with a latency of up to a few hours", reference/graph.md §4).
+pub const DEFAULT_REPORT_LAG: SignedDuration = SignedDuration::from_hours(3);
+
 /// How the simulated Graph behaves.
 #[derive(Debug, Clone)]
 pub struct GraphOptions {
     /// Multiplies every throttling limit; benchmarks raise it.
     pub throttle_scale: f64,
+    /// Registration → visible in the per-user methods (simulated time).
+    pub method_lag: SignedDuration,
+    /// Registration → visible in the registration report (simulated time).
+    pub report_lag: SignedDuration,
+    /// The tenant's passkey policy at start.
+    pub fido2_policy: Fido2Policy,
 }
 
 impl Default for GraphOptions {
     fn default() -> Self {
         GraphOptions {
             throttle_scale: 1.0,
+            method_lag: DEFAULT_METHOD_LAG,
+            report_lag: DEFAULT_REPORT_LAG,
+            fido2_policy: Fido2Policy::default(),
         }
     }
 }
+
+/// The display name of Teams apps nobody registered with [`Graph::register_teams_app`].
+const DEFAULT_TEAMS_APP_NAME: &str = "Passkey Pilot";
 
 /// A security group as Graph holds it; membership changes at runtime.
 #[derive(Debug, Clone)]
@@ -90,6 +126,12 @@ pub struct Graph {
     throttle: Throttle,
     sign_ins: OnceLock<SignInIndex>,
     clock: Arc<SimClock>,
+    method_lag: SignedDuration,
+    report_lag: SignedDuration,
+    live: RwLock<LiveState>,
+    policy: RwLock<(Fido2Policy, Timestamp)>,
+    teams_apps: RwLock<HashMap<String, String>>,
+    installed: tokio::sync::broadcast::Sender<Installation>,
 }
 
 impl Graph {
@@ -114,8 +156,16 @@ impl Graph {
             display_name: "Passkey-enforced users".to_owned(),
             members: Vec::new(),
         });
+        let clock = identity.clock().clone();
+        let policy_changed = clock.now() - SignedDuration::from_hours(24 * 14);
         Graph {
-            clock: identity.clock().clone(),
+            method_lag: options.method_lag,
+            report_lag: options.report_lag,
+            live: RwLock::new(LiveState::default()),
+            policy: RwLock::new((options.fido2_policy, policy_changed)),
+            teams_apps: RwLock::new(HashMap::new()),
+            installed: tokio::sync::broadcast::channel(1024).0,
+            clock,
             base_url: base_url.trim_end_matches('/').to_owned(),
             population,
             identity,
@@ -158,6 +208,236 @@ impl Graph {
         self.throttle.reset();
     }
 
+    fn live(&self) -> std::sync::RwLockReadGuard<'_, LiveState> {
+        self.live.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn live_mut(&self) -> std::sync::RwLockWriteGuard<'_, LiveState> {
+        self.live.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The index of the person with this object id or user principal name.
+    pub fn person_index(&self, id_or_upn: &str) -> Option<u32> {
+        let pop = &self.population;
+        pop.index_of(id_or_upn).or_else(|| {
+            pop.by_upn(id_or_upn)
+                .and_then(|p| pop.index_of(&p.id.to_string()))
+        })
+    }
+
+    fn index_or_error(&self, id_or_upn: &str) -> Result<u32, LiveError> {
+        self.person_index(id_or_upn)
+            .ok_or_else(|| LiveError::UnknownPerson(id_or_upn.to_owned()))
+    }
+
+    /// How long a live passkey takes to show in the per-user methods.
+    pub fn method_lag(&self) -> SignedDuration {
+        self.method_lag
+    }
+
+    /// How long a live passkey takes to show in the registration report.
+    pub fn report_lag(&self) -> SignedDuration {
+        self.report_lag
+    }
+
+    /// `person` registers a passkey of `registration.kind` on one of their devices now (or
+    /// fails to, with `failure_reason` or when the passkey policy refuses the model). The
+    /// audit events appear at once; the method after the method lag, in the report after
+    /// the report lag.
+    pub fn register_passkey(
+        &self,
+        person: &str,
+        registration: &PasskeyRegistration,
+    ) -> Result<RegistrationOutcome, LiveError> {
+        let index = self.index_or_error(person)?;
+        let pop = &self.population;
+        let p = &pop.people[index as usize];
+        let (_, device) = live::find_device(pop, p, &registration.device)
+            .ok_or_else(|| LiveError::UnknownDevice(registration.device.clone()))?;
+        let model = live::model_for(registration.kind, &pop.devices[device as usize])?;
+        let now = self.clock.now();
+        let refusal = self
+            .fido2_policy()
+            .admits(model)
+            .err()
+            .map(|r| format!("Passkey registration failed: {r}."));
+        let failure = registration.failure_reason.clone().or(refusal);
+        let mut live = self.live_mut();
+        live.audits
+            .extend(live::audit_trail(index, model, now, failure.as_deref()));
+        if let Some(reason) = failure {
+            return Ok(RegistrationOutcome::Failed { reason });
+        }
+        let method = live::new_method(model, device, now);
+        live.methods
+            .entry(index)
+            .or_default()
+            .push(live::LiveMethod {
+                method: method.clone(),
+                registered: now,
+            });
+        Ok(RegistrationOutcome::Registered {
+            method,
+            visible_at: now + self.method_lag,
+            reported_at: now + self.report_lag,
+        })
+    }
+
+    /// A person's methods as seen `lag` after changes: generated and live ones registered at
+    /// least `lag` ago, less those deleted at least `lag` ago; with the latest change seen.
+    fn methods_after(
+        &self,
+        live: &LiveState,
+        index: u32,
+        now: Timestamp,
+        lag: SignedDuration,
+    ) -> (Vec<Method>, Option<Timestamp>) {
+        let mut latest: Option<Timestamp> = None;
+        let mut seen = |at: Timestamp| {
+            let shown = at + lag <= now;
+            if shown {
+                latest = Some(latest.map_or(at + lag, |l| l.max(at + lag)));
+            }
+            shown
+        };
+        let deleted: Vec<Guid> = live
+            .deleted
+            .get(&index)
+            .into_iter()
+            .flatten()
+            .filter(|&&(_, at)| seen(at))
+            .map(|&(id, _)| id)
+            .collect();
+        let added: Vec<Method> = live
+            .methods
+            .get(&index)
+            .into_iter()
+            .flatten()
+            .filter(|m| seen(m.registered))
+            .map(|m| m.method.clone())
+            .collect();
+        let methods = self.population.people[index as usize]
+            .methods
+            .iter()
+            .cloned()
+            .chain(added)
+            .filter(|m| !deleted.contains(&m.id))
+            .collect();
+        (methods, latest)
+    }
+
+    /// A person's methods as `/authentication/methods` lists them at `now`: additions after
+    /// the method lag, deletions at once.
+    fn listed_methods(&self, index: u32, now: Timestamp) -> Vec<Method> {
+        let live = self.live();
+        let (mut methods, _) = self.methods_after(&live, index, now, self.method_lag);
+        if let Some(deleted) = live.deleted.get(&index) {
+            methods.retain(|m| !deleted.iter().any(|(id, _)| *id == m.id));
+        }
+        methods
+    }
+
+    /// The people whose report rows changed by `now`: their methods as the report shows them
+    /// and when the row refreshed.
+    fn reported_live(&self, now: Timestamp) -> HashMap<u32, (Vec<Method>, Timestamp)> {
+        let live = self.live();
+        let changed: std::collections::HashSet<u32> = live
+            .methods
+            .keys()
+            .chain(live.deleted.keys())
+            .copied()
+            .collect();
+        changed
+            .into_iter()
+            .filter_map(|index| {
+                let (methods, latest) = self.methods_after(&live, index, now, self.report_lag);
+                latest.map(|at| (index, (methods, at)))
+            })
+            .collect()
+    }
+
+    /// The person's methods as `/authentication/methods` lists them now: the generated ones
+    /// and live passkeys past the method lag (the merger's sign-in page reads this).
+    pub fn live_methods(&self, person: &str) -> Result<Vec<Method>, LiveError> {
+        let index = self.index_or_error(person)?;
+        Ok(self.listed_methods(index, self.clock.now()))
+    }
+
+    /// Appends a sign-in that `/auditLogs/signIns` returns from then on; returns its id.
+    pub fn record_sign_in(&self, record: SignInRecord) -> Result<String, LiveError> {
+        let index = self.index_or_error(&record.person)?;
+        let pop = &self.population;
+        let p = &pop.people[index as usize];
+        let slot = match &record.device {
+            Some(d) => {
+                live::find_device(pop, p, d)
+                    .ok_or_else(|| LiveError::UnknownDevice(d.clone()))?
+                    .0
+            }
+            None if p.devices.is_empty() => {
+                return Err(LiveError::UnknownDevice("(none)".to_owned()));
+            }
+            None => 0,
+        };
+        let id = Guid(uuid::Uuid::new_v4().as_u128());
+        let at = record.at.unwrap_or_else(|| self.clock.now());
+        self.live_mut().sign_ins.push(LiveSignIn {
+            id,
+            person: index,
+            slot,
+            record,
+            at,
+        });
+        Ok(id.to_string())
+    }
+
+    /// The tenant's passkey policy now.
+    pub fn fido2_policy(&self) -> Fido2Policy {
+        self.policy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
+    }
+
+    /// Replaces the tenant's passkey policy (as an admin would in the Entra admin center).
+    pub fn set_fido2_policy(&self, policy: Fido2Policy) {
+        *self.policy.write().unwrap_or_else(|e| e.into_inner()) = (policy, self.clock.now());
+    }
+
+    /// Names a Teams app of the org catalog (`teamsApp.displayName` and the manifest id as
+    /// `externalId`); unregistered ids are served as "Passkey Pilot".
+    pub fn register_teams_app(&self, catalog_id: &str, display_name: &str) {
+        self.teams_apps
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(catalog_id.to_ascii_lowercase(), display_name.to_owned());
+    }
+
+    fn teams_app_name(&self, catalog_id: &str) -> String {
+        self.teams_apps
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&catalog_id.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_TEAMS_APP_NAME.to_owned())
+    }
+
+    /// Every Teams app installed in a personal scope through Graph, oldest first.
+    pub fn installations(&self) -> Vec<Installation> {
+        self.live()
+            .installations
+            .iter()
+            .map(|(_, i)| i.clone())
+            .collect()
+    }
+
+    /// Each installation made from now on (e.g. to have the channel send the bot a
+    /// `conversationUpdate`, as Teams does).
+    pub fn subscribe_installations(&self) -> tokio::sync::broadcast::Receiver<Installation> {
+        self.installed.subscribe()
+    }
+
     fn sign_in_index(&self) -> &SignInIndex {
         self.sign_ins.get_or_init(|| {
             let pop = &self.population;
@@ -185,11 +465,21 @@ impl Graph {
     }
 }
 
-/// Ids Graph puts on every response and error.
+/// What a request cost against a throttling limit, for the response's `x-ms-` headers.
+#[derive(Debug, Clone, Copy)]
+struct ChargeNote {
+    limit: Limit,
+    cost: f64,
+    /// Share of the bucket in use after the request.
+    used: f64,
+}
+
+/// Ids Graph puts on every response and error, and what the request was charged.
 #[derive(Debug, Clone)]
 struct Ids {
     request: String,
     client: String,
+    charged: Arc<Mutex<Option<ChargeNote>>>,
 }
 
 impl Ids {
@@ -199,7 +489,32 @@ impl Ids {
             .get("client-request-id")
             .and_then(|v| v.to_str().ok())
             .map_or_else(|| request.clone(), str::to_owned);
-        Ids { request, client }
+        Ids {
+            request,
+            client,
+            charged: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    fn charged(&self) -> Option<ChargeNote> {
+        *self.charged.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Directory requests carry `x-ms-resource-unit`, and `x-ms-throttle-limit-percentage` once
+/// 80 % of the bucket is used (learn `/graph/throttling-limits`, identity and access).
+fn throttle_headers(note: ChargeNote, headers: &mut HeaderMap) {
+    if note.limit.scope_and_reason().is_none() {
+        return;
+    }
+    headers.insert(
+        HeaderName::from_static("x-ms-resource-unit"),
+        HeaderValue::from(note.cost.round().max(1.0) as u64),
+    );
+    if note.used >= 0.8
+        && let Ok(v) = HeaderValue::from_str(&format!("{:.1}", note.used.min(1.8)))
+    {
+        headers.insert(HeaderName::from_static("x-ms-throttle-limit-percentage"), v);
     }
 }
 
@@ -276,7 +591,11 @@ impl Ctx {
         cost: f64,
     ) -> Result<(), Failure> {
         match self.graph.throttle.take(&claims.appid, limit, cost) {
-            Ok(()) => Ok(()),
+            Ok(used) => {
+                *ids.charged.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(ChargeNote { limit, cost, used });
+                Ok(())
+            }
             Err(wait) => {
                 let mut response = error(
                     ids,
@@ -285,10 +604,20 @@ impl Ctx {
                     "Too many requests.",
                 );
                 let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                response
-                    .0
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                let headers = response.0.headers_mut();
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                if let Some((kind, reason)) = limit.scope_and_reason()
+                    && let Ok(scope) = HeaderValue::from_str(&format!(
+                        "Tenant_Application/{kind}/{}/{}",
+                        claims.appid, claims.tid
+                    ))
+                {
+                    headers.insert(HeaderName::from_static("x-ms-throttle-scope"), scope);
+                    headers.insert(
+                        HeaderName::from_static("x-ms-throttle-information"),
+                        HeaderValue::from_static(reason),
+                    );
+                }
                 Err(response)
             }
         }
@@ -332,7 +661,7 @@ fn versioned(ctx: Ctx) -> Router {
         .route("/users/{id}/authentication/{kind}", get(list_typed_methods))
         .route(
             "/users/{id}/authentication/{kind}/{method}",
-            get(get_method),
+            get(get_method).delete(delete_method),
         )
         .route("/users/{id}/registeredDevices", get(user_devices))
         .route("/users/{id}/ownedDevices", get(user_devices))
@@ -362,6 +691,23 @@ fn versioned(ctx: Ctx) -> Router {
             "/groups/{id}/members/{member}/$ref",
             axum::routing::delete(remove_member),
         )
+        .route(
+            "/users/{id}/teamwork/installedApps",
+            get(list_installed_apps).post(install_app),
+        )
+        .route(
+            "/users/{id}/teamwork/installedApps/{installation}",
+            get(get_installed_app).delete(uninstall_app),
+        )
+        .route(
+            "/users/{id}/teamwork/installedApps/{installation}/chat",
+            get(installed_app_chat),
+        )
+        .route("/policies/authenticationMethodsPolicy", get(methods_policy))
+        .route(
+            "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{method}",
+            get(method_configuration),
+        )
         .route("/$batch", post(batch))
         .fallback(unknown_segment)
         .with_state(ctx)
@@ -390,9 +736,28 @@ async fn authenticate(
     };
     let mut response = match verified {
         Ok(claims) => {
-            request.extensions_mut().insert(claims);
-            request.extensions_mut().insert(ids.clone());
-            next.run(request).await
+            let path = request.uri().path();
+            let below = path
+                .strip_prefix("/v1.0")
+                .or_else(|| path.strip_prefix("/beta"))
+                .unwrap_or(path);
+            let refused = permissions::required(request.method(), below).and_then(|need| {
+                permissions::missing(&need, &claims.roles).map(|p| need.denial.body(p))
+            });
+            match refused {
+                Some((code, message)) => {
+                    error(&ids, StatusCode::FORBIDDEN, code, &message).into_response()
+                }
+                None => {
+                    request.extensions_mut().insert(claims);
+                    request.extensions_mut().insert(ids.clone());
+                    let mut response = next.run(request).await;
+                    if let Some(note) = ids.charged() {
+                        throttle_headers(note, response.headers_mut());
+                    }
+                    response
+                }
+            }
         }
         Err(rejection) => {
             let message = match rejection {
@@ -581,6 +946,42 @@ fn page<T>(
     Json(Value::Object(body)).into_response()
 }
 
+/// One page of a collection whose items carry the position to resume after them, so the
+/// next link's `$skiptoken` is a cursor and deep pages cost no more than the first.
+fn page_at_cursor<T>(
+    ctx: &Ctx,
+    path: &str,
+    context: &str,
+    q: &Query,
+    top: usize,
+    mut items: impl Iterator<Item = (usize, T)>,
+    render: impl Fn(T) -> Value,
+) -> Response {
+    let mut value = Vec::with_capacity(top.min(1000));
+    let mut resume = None;
+    for (after, item) in items.by_ref().take(top) {
+        value.push(select(render(item), q));
+        resume = Some(after);
+    }
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(ctx.context(context)));
+    if let Some(after) = resume
+        && items.next().is_some()
+    {
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(format!(
+                "{}/{}{path}?{}",
+                ctx.graph.base_url,
+                ctx.version(),
+                q.next_query(after)
+            )),
+        );
+    }
+    body.insert("value".into(), Value::Array(value));
+    Json(Value::Object(body)).into_response()
+}
+
 fn select_context(q: &Query, base: &str) -> String {
     match &q.select {
         Some(fields) => format!("{base}({})", fields.join(",")),
@@ -611,6 +1012,22 @@ fn user_properties(ids: &Ids, q: &Query) -> Result<Vec<&'static str>, Failure> {
             })
             .collect(),
     }
+}
+
+/// Resource units of a directory read: the base cost, −1 with `$select`, +1 with `$expand`,
+/// −1 with `$top` under 20, at least 1 (reference/graph.md §15).
+fn directory_cost(base: f64, q: &Query) -> f64 {
+    let mut cost = base;
+    if q.select.is_some() {
+        cost -= 1.0;
+    }
+    if q.expand.is_some() {
+        cost += 1.0;
+    }
+    if q.top.is_some_and(|t| t < 20) {
+        cost -= 1.0;
+    }
+    cost.max(1.0)
 }
 
 /// The people a user filter has to look at, without allocating for a full scan.
@@ -651,7 +1068,7 @@ async fn list_users(
     if let Some(first) = pop.people.first() {
         check_filter(&ids, &q, |n| render::user_field(first, n))?;
     }
-    ctx.charge(&claims, &ids, Limit::DirectoryRead, 2.0)?;
+    ctx.charge(&claims, &ids, Limit::DirectoryRead, directory_cost(2.0, &q))?;
     let candidates = people_to_scan(pop, &q.filter);
     let items = candidates
         .into_iter()
@@ -700,8 +1117,7 @@ fn collection_type(kind: &str) -> Option<&'static str> {
     })
 }
 
-fn tap_json(tap: &Tap, code: Option<&str>) -> Value {
-    let now = Timestamp::now();
+fn tap_json(tap: &Tap, code: Option<&str>, now: Timestamp) -> Value {
     let end = tap.start + SignedDuration::from_mins(tap.lifetime_minutes);
     let (usable, reason) = if now < tap.start {
         (false, "NotYetValid")
@@ -723,11 +1139,14 @@ fn tap_json(tap: &Tap, code: Option<&str>) -> Value {
     })
 }
 
-/// A person's methods as Graph lists them, including a created TAP.
-fn methods_of(ctx: &Ctx, index: u32, p: &Person) -> Vec<Value> {
+/// A person's methods as Graph lists them, including live passkeys past the method lag and
+/// a created TAP.
+fn methods_of(ctx: &Ctx, index: u32) -> Vec<Value> {
     let pop = &ctx.graph.population;
-    let mut out: Vec<Value> = p
-        .methods
+    let now = ctx.graph.clock.now();
+    let mut out: Vec<Value> = ctx
+        .graph
+        .listed_methods(index, now)
         .iter()
         .map(|m| render::method(pop, m, ctx.beta))
         .collect();
@@ -738,7 +1157,7 @@ fn methods_of(ctx: &Ctx, index: u32, p: &Person) -> Vec<Value> {
         .unwrap_or_else(|e| e.into_inner())
         .get(&index)
     {
-        out.push(tap_json(tap, None));
+        out.push(tap_json(tap, None, now));
     }
     out
 }
@@ -752,10 +1171,7 @@ async fn list_methods(
     let (index, p) = ctx.person(&ids, &id)?;
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
     let context = ctx.context(&format!("users('{}')/authentication/methods", p.id));
-    Ok(
-        Json(json!({"@odata.context": context, "value": methods_of(&ctx, index, p)}))
-            .into_response(),
-    )
+    Ok(Json(json!({"@odata.context": context, "value": methods_of(&ctx, index)})).into_response())
 }
 
 async fn list_typed_methods_tap(
@@ -801,7 +1217,7 @@ async fn list_typed(
     let (index, p) = ctx.person(&ids, &id)?;
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
     let tag = format!("#microsoft.graph.{ty}");
-    let value: Vec<Value> = methods_of(&ctx, index, p)
+    let value: Vec<Value> = methods_of(&ctx, index)
         .into_iter()
         .filter(|m| m["@odata.type"] == tag.as_str())
         .map(|mut m| {
@@ -832,11 +1248,11 @@ async fn get_method(
             &format!("Resource not found for the segment '{kind}'."),
         ));
     };
-    let (_, p) = ctx.person(&ids, &id)?;
+    let (index, p) = ctx.person(&ids, &id)?;
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
     let pop = &ctx.graph.population;
-    let method = p
-        .methods
+    let listed = ctx.graph.listed_methods(index, ctx.graph.clock.now());
+    let method = listed
         .iter()
         .find(|m| {
             render::method_type(m) == ty && render::method_id(m).eq_ignore_ascii_case(&method_id)
@@ -895,7 +1311,7 @@ async fn create_tap(
         ));
     }
     ctx.charge(&claims, &ids, Limit::DirectoryWrite, 1.0)?;
-    let now = Timestamp::now();
+    let now = ctx.graph.clock.now();
     let tap = Tap {
         id: Guid(uuid::Uuid::new_v4().as_u128()),
         created: now,
@@ -911,7 +1327,7 @@ async fn create_tap(
             .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
             .collect()
     };
-    let mut v = tap_json(&tap, Some(&code));
+    let mut v = tap_json(&tap, Some(&code), now);
     if let Some(map) = v.as_object_mut() {
         map.remove("@odata.type");
         map.insert(
@@ -1063,6 +1479,53 @@ async fn check_member_groups(
     .into_response())
 }
 
+/// The report's view of live passkeys at the simulated present, and when rows were last
+/// refreshed: the report refreshes every report lag, the first time 3 h before the
+/// population was generated; a row showing a live passkey was refreshed when it appeared.
+struct ReportView<'a> {
+    pop: &'a Population,
+    live: HashMap<u32, (Vec<Method>, Timestamp)>,
+    base_updated: Timestamp,
+}
+
+impl<'a> ReportView<'a> {
+    fn of(graph: &'a Graph) -> ReportView<'a> {
+        let now = graph.clock.now();
+        let first = graph.population.now - SignedDuration::from_hours(3);
+        let cycle = graph.report_lag.as_secs().max(1);
+        let cycles = now.duration_since(first).as_secs().max(0) / cycle;
+        ReportView {
+            pop: &graph.population,
+            live: graph.reported_live(now),
+            base_updated: first + SignedDuration::from_secs(cycles * cycle),
+        }
+    }
+
+    /// The person's methods as the report knows them.
+    fn methods(&self, index: u32) -> &[Method] {
+        self.live.get(&index).map_or_else(
+            || self.pop.people[index as usize].methods.as_slice(),
+            |(m, _)| m.as_slice(),
+        )
+    }
+
+    fn updated(&self, index: u32) -> Timestamp {
+        self.live
+            .get(&index)
+            .map_or(self.base_updated, |(_, at)| (*at).max(self.base_updated))
+    }
+
+    fn row(&self, index: u32, beta: bool) -> Value {
+        render::registration_details(
+            self.pop,
+            index,
+            self.methods(index),
+            self.updated(index),
+            beta,
+        )
+    }
+}
+
 async fn registration_details(
     State(ctx): State<Ctx>,
     Extension(ids): Extension<Ids>,
@@ -1073,13 +1536,18 @@ async fn registration_details(
     let top = page_size(&ids, &q, &LOG_PAGE)?;
     let pop = &ctx.graph.population;
     if !pop.people.is_empty() {
-        check_filter(&ids, &q, |n| render::registration_field(pop, 0, n))?;
+        check_filter(&ids, &q, |n| {
+            render::registration_field(pop, 0, &pop.people[0].methods, n)
+        })?;
     }
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
+    let view = ReportView::of(&ctx.graph);
     let candidates = people_to_scan(pop, &q.filter);
-    let items = candidates
-        .into_iter()
-        .filter(|&i| matches(&q.filter, |n| render::registration_field(pop, i, n)));
+    let items = candidates.into_iter().filter(|&i| {
+        matches(&q.filter, |n| {
+            render::registration_field(pop, i, view.methods(i), n)
+        })
+    });
     Ok(page(
         &ctx,
         "/reports/authenticationMethods/userRegistrationDetails",
@@ -1087,7 +1555,7 @@ async fn registration_details(
         &q,
         top,
         items,
-        |i| render::registration_details(pop, i, ctx.beta),
+        |i| view.row(i, ctx.beta),
     ))
 }
 
@@ -1099,7 +1567,7 @@ async fn registration_detail(
 ) -> Reply {
     let (index, _) = ctx.person(&ids, &id)?;
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
-    let mut v = render::registration_details(&ctx.graph.population, index, ctx.beta);
+    let mut v = ReportView::of(&ctx.graph).row(index, ctx.beta);
     v["@odata.context"] =
         json!(ctx.context("reports/authenticationMethods/userRegistrationDetails/$entity"));
     Ok(Json(v).into_response())
@@ -1110,6 +1578,33 @@ fn mentions(q: &Query, field: &str) -> bool {
     q.raw
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("$filter") && v.contains(field))
+}
+
+/// The oldest time the 30-day logs keep, by the simulated clock (whole seconds, as Graph's
+/// times are).
+fn log_window_start(graph: &Graph) -> Timestamp {
+    let start = graph.clock.now() - SignedDuration::from_hours(30 * 24);
+    Timestamp::from_second(start.as_second()).unwrap_or(start)
+}
+
+/// Merges two newest-first sequences into one.
+fn merge_newest_first<T>(
+    a: impl Iterator<Item = T>,
+    b: impl Iterator<Item = T>,
+    at: impl Fn(&T) -> Timestamp,
+) -> impl Iterator<Item = T> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if at(y) > at(x) => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
+}
+
+/// A sign-in row: generated (person, global index) or recorded live.
+enum SignInRow {
+    Generated(u32, u32),
+    Live(LiveSignIn),
 }
 
 async fn sign_ins(
@@ -1128,7 +1623,7 @@ async fn sign_ins(
     }
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
     let all_types = mentions(&q, "signInEventTypes") || mentions(&q, "isInteractive");
-    let oldest = pop.now - SignedDuration::from_hours(30 * 24);
+    let oldest = log_window_start(graph);
     let keep = |p: &Person, n: u32| {
         let s = &pop.sign_ins[n as usize];
         (all_types || s.interactive)
@@ -1136,29 +1631,63 @@ async fn sign_ins(
             && matches(&q.filter, |f| render::sign_in_field(pop, p, s, f))
     };
     let pinned = q.filter.as_ref().and_then(|f| f.pinned("userId"));
-    let items: Box<dyn Iterator<Item = (u32, u32)> + '_> = match pinned {
-        Some(users) => {
-            let mut found: Vec<(u32, u32)> = users
-                .iter()
-                .filter_map(|u| pop.index_of(u))
-                .flat_map(|i| {
-                    let (start, len) = pop.people[i as usize].sign_ins;
-                    (start..start + len).map(move |n| (i, n))
-                })
-                .filter(|&(i, n)| keep(&pop.people[i as usize], n))
-                .collect();
-            found.sort_by_key(|&(_, n)| std::cmp::Reverse(pop.sign_ins[n as usize].at));
-            Box::new(found.into_iter())
+    let mut live: Vec<LiveSignIn> = graph
+        .live()
+        .sign_ins
+        .iter()
+        .filter(|s| s.at >= oldest && matches(&q.filter, |f| live::sign_in_field(pop, s, f)))
+        .cloned()
+        .collect();
+    live.sort_by_key(|s| std::cmp::Reverse(s.at));
+    let render_row = |row: SignInRow| match row {
+        SignInRow::Generated(i, n) => {
+            let p = &pop.people[i as usize];
+            render::sign_in(pop, p, n as usize, &pop.sign_ins[n as usize], ctx.beta)
         }
-        None => Box::new(
-            graph
-                .sign_in_index()
-                .newest_first
-                .iter()
-                .map(|&n| (graph.owner_of(n), n))
-                .filter(|&(i, n)| keep(&pop.people[i as usize], n)),
-        ),
+        SignInRow::Live(s) => live::render_sign_in(pop, &s, ctx.beta),
     };
+    let Some(users) = pinned else {
+        // Tenant-wide: the skip token is a cursor into (live rows, the generated index).
+        let newest = &graph.sign_in_index().newest_first;
+        let (live_from, gen_from) = unpack_cursor(q.skip);
+        let generated = newest
+            .iter()
+            .enumerate()
+            .skip(gen_from)
+            .map(|(k, &n)| (k + 1, graph.owner_of(n), n))
+            .filter(|&(_, i, n)| keep(&pop.people[i as usize], n));
+        let items = merge_at_cursor(live, live_from, generated, newest.len(), |n| {
+            pop.sign_in_time(&pop.sign_ins[n as usize])
+        });
+        return Ok(page_at_cursor(
+            &ctx,
+            "/auditLogs/signIns",
+            "auditLogs/signIns",
+            &q,
+            top,
+            items,
+            render_row,
+        ));
+    };
+    let mut found: Vec<(u32, u32)> = users
+        .iter()
+        .filter_map(|u| pop.index_of(u))
+        .flat_map(|i| {
+            let (start, len) = pop.people[i as usize].sign_ins;
+            (start..start + len).map(move |n| (i, n))
+        })
+        .filter(|&(i, n)| keep(&pop.people[i as usize], n))
+        .collect();
+    found.sort_by_key(|&(_, n)| std::cmp::Reverse(pop.sign_ins[n as usize].at));
+    let time_of = |row: &SignInRow| match row {
+        SignInRow::Generated(_, n) => pop.sign_in_time(&pop.sign_ins[*n as usize]),
+        SignInRow::Live(s) => s.at,
+    };
+    let items = merge_newest_first(
+        live.into_iter().map(SignInRow::Live),
+        found.into_iter().map(|(i, n)| SignInRow::Generated(i, n)),
+        time_of,
+    );
     Ok(page(
         &ctx,
         "/auditLogs/signIns",
@@ -1166,11 +1695,62 @@ async fn sign_ins(
         &q,
         top,
         items,
-        |(i, n)| {
-            let p = &pop.people[i as usize];
-            render::sign_in(pop, p, n as usize, &pop.sign_ins[n as usize], ctx.beta)
-        },
+        render_row,
     ))
+}
+
+/// Bits of a sign-in cursor that hold the position in the generated index.
+const CURSOR_GENERATED_BITS: u32 = 40;
+
+fn unpack_cursor(raw: usize) -> (usize, usize) {
+    let raw = raw as u64;
+    (
+        (raw >> CURSOR_GENERATED_BITS) as usize,
+        (raw & ((1 << CURSOR_GENERATED_BITS) - 1)) as usize,
+    )
+}
+
+fn pack_cursor(live: usize, generated: usize) -> usize {
+    ((live as u64) << CURSOR_GENERATED_BITS | generated as u64) as usize
+}
+
+/// Merges newest-first live sign-ins (from `live_from`) with the filtered generated index
+/// (items carry the raw position after them), tagging each row with the cursor after it.
+fn merge_at_cursor(
+    live: Vec<LiveSignIn>,
+    live_from: usize,
+    generated: impl Iterator<Item = (usize, u32, u32)>,
+    generated_len: usize,
+    time_of: impl Fn(u32) -> Timestamp,
+) -> impl Iterator<Item = (usize, SignInRow)> {
+    let live_len = live.len();
+    let mut live = live.into_iter().enumerate().skip(live_from).peekable();
+    let mut generated = generated.peekable();
+    std::iter::from_fn(move || {
+        let take_live = match (live.peek(), generated.peek()) {
+            (Some((_, s)), Some(&(_, _, n))) => s.at >= time_of(n),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        if take_live {
+            let (j, s) = live.next()?;
+            let gen_at = generated
+                .peek()
+                .map_or(generated_len, |&(after, _, _)| after - 1);
+            Some((pack_cursor(j + 1, gen_at), SignInRow::Live(s)))
+        } else {
+            let (after, i, n) = generated.next()?;
+            let live_at = live.peek().map_or(live_len, |(j, _)| *j);
+            Some((pack_cursor(live_at, after), SignInRow::Generated(i, n)))
+        }
+    })
+}
+
+/// An audit row: generated or written live.
+enum AuditRow<'a> {
+    Generated(&'a super::population::AuditEvent),
+    Live(LiveAudit),
 }
 
 async fn directory_audits(
@@ -1186,12 +1766,33 @@ async fn directory_audits(
         check_filter(&ids, &q, |n| render::audit_field(pop, e, n))?;
     }
     ctx.charge(&claims, &ids, Limit::Reports, 1.0)?;
-    let oldest = pop.now - SignedDuration::from_hours(30 * 24);
-    let items = pop
+    let oldest = log_window_start(&ctx.graph);
+    let keep = |e: &super::population::AuditEvent| {
+        e.at >= oldest && matches(&q.filter, |n| render::audit_field(pop, e, n))
+    };
+    let mut live: Vec<LiveAudit> = ctx
+        .graph
+        .live()
+        .audits
+        .iter()
+        .filter(|a| keep(&a.event))
+        .cloned()
+        .collect();
+    live.sort_by_key(|a| std::cmp::Reverse(a.event.at));
+    let generated = pop
         .audits
         .iter()
         .rev()
-        .filter(|e| e.at >= oldest && matches(&q.filter, |n| render::audit_field(pop, e, n)));
+        .filter(|e| keep(e))
+        .map(AuditRow::Generated);
+    let items = merge_newest_first(
+        live.into_iter().map(AuditRow::Live),
+        generated,
+        |row| match row {
+            AuditRow::Generated(e) => e.at,
+            AuditRow::Live(a) => a.event.at,
+        },
+    );
     Ok(page(
         &ctx,
         "/auditLogs/directoryAudits",
@@ -1199,7 +1800,10 @@ async fn directory_audits(
         &q,
         top,
         items,
-        |e| render::audit(pop, e),
+        |row| match row {
+            AuditRow::Generated(e) => render::audit(pop, e),
+            AuditRow::Live(a) => live::render_audit(pop, &a),
+        },
     ))
 }
 
@@ -1479,7 +2083,7 @@ async fn run_inner(
         format!("/{}", r.url)
     };
     let method =
-        Method::from_bytes(r.method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+        HttpMethod::from_bytes(r.method.to_ascii_uppercase().as_bytes()).unwrap_or(HttpMethod::GET);
     let mut builder = axum::http::Request::builder()
         .method(method)
         .uri(format!("/{}{path}", ctx.version()));
@@ -1504,13 +2108,19 @@ async fn run_inner(
     };
     let status = response.status().as_u16();
     let mut headers = Map::new();
-    for name in [header::CONTENT_TYPE, header::RETRY_AFTER, header::LOCATION] {
-        if let Some(v) = response.headers().get(&name).and_then(|v| v.to_str().ok()) {
-            let key = match name.as_str() {
-                "content-type" => "Content-Type",
-                "retry-after" => "Retry-After",
-                _ => "Location",
-            };
+    for (name, key) in [
+        ("content-type", "Content-Type"),
+        ("retry-after", "Retry-After"),
+        ("location", "Location"),
+        ("x-ms-resource-unit", "x-ms-resource-unit"),
+        (
+            "x-ms-throttle-limit-percentage",
+            "x-ms-throttle-limit-percentage",
+        ),
+        ("x-ms-throttle-scope", "x-ms-throttle-scope"),
+        ("x-ms-throttle-information", "x-ms-throttle-information"),
+    ] {
+        if let Some(v) = response.headers().get(name).and_then(|v| v.to_str().ok()) {
             headers.insert(key.into(), json!(v));
         }
     }
@@ -1519,4 +2129,317 @@ async fn run_inner(
         .unwrap_or_default();
     let body = (!bytes.is_empty()).then(|| serde_json::from_slice(&bytes).unwrap_or(Value::Null));
     (status, Value::Object(headers), body)
+}
+
+/// The catalog id in a `teamsApp@odata.bind` reference.
+fn bound_teams_app(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let reference = v.get("teamsApp@odata.bind")?.as_str()?;
+    let last = reference.trim_end_matches('/').rsplit('/').next()?;
+    let id = last
+        .strip_prefix("teamsApps('")
+        .and_then(|r| r.strip_suffix("')"))
+        .unwrap_or(last);
+    (!id.is_empty() && id != "teamsApps").then(|| id.to_owned())
+}
+
+fn teams_app_json(graph: &Graph, app: &str) -> Value {
+    json!({
+        "id": app,
+        "externalId": Value::Null,
+        "displayName": graph.teams_app_name(app),
+        "distributionMethod": "organization",
+    })
+}
+
+fn installation_json(graph: &Graph, i: &Installation, expand: Option<&str>) -> Value {
+    let mut v = json!({"id": i.id, "consentedPermissionSet": Value::Null});
+    for part in expand.unwrap_or("").split(',').map(str::trim) {
+        if part.eq_ignore_ascii_case("teamsApp") {
+            v["teamsApp"] = teams_app_json(graph, &i.teams_app_id);
+        }
+    }
+    v
+}
+
+/// `POST /users/{id}/teamwork/installedApps`: installs the app in the person's personal
+/// scope (201, no body, as documented), or 409 when it is there already (status as seen in
+/// public reports; the `Conflict` code and message text could not be verified).
+async fn install_app(
+    State(ctx): State<Ctx>,
+    Extension(ids): Extension<Ids>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Reply {
+    let app = bound_teams_app(&body).ok_or_else(|| {
+        error(
+            &ids,
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "The request body must carry 'teamsApp@odata.bind'.",
+        )
+    })?;
+    let (index, p) = ctx.person(&ids, &id)?;
+    let graph = &ctx.graph;
+    let installation = {
+        let mut live = graph.live_mut();
+        if live
+            .installations
+            .iter()
+            .any(|(i, inst)| *i == index && inst.teams_app_id.eq_ignore_ascii_case(&app))
+        {
+            return Err(error(
+                &ids,
+                StatusCode::CONFLICT,
+                "Conflict",
+                "App is already installed.",
+            ));
+        }
+        let user = p.id.to_string();
+        let installation = Installation {
+            id: live::installation_id(&user, &app),
+            // Teams' 1:1 chat ids with an app look like `19:{user}_{bot}@unq.gbl.spaces`; the
+            // simulator has no bot id for a catalog app, so the catalog id stands in.
+            chat_id: format!("19:{user}_{app}@unq.gbl.spaces"),
+            user_id: user,
+            teams_app_id: app,
+            installed: graph.clock.now(),
+        };
+        live.installations.push((index, installation.clone()));
+        installation
+    };
+    let _ = graph.installed.send(installation);
+    Ok(StatusCode::CREATED.into_response())
+}
+
+fn installations_of(graph: &Graph, index: u32) -> Vec<Installation> {
+    graph
+        .live()
+        .installations
+        .iter()
+        .filter(|(i, _)| *i == index)
+        .map(|(_, inst)| inst.clone())
+        .collect()
+}
+
+async fn list_installed_apps(
+    State(ctx): State<Ctx>,
+    Extension(ids): Extension<Ids>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Reply {
+    let q = parse_query(&ids, request.uri().query())?;
+    let (index, p) = ctx.person(&ids, &id)?;
+    let field = |inst: &Installation, name: &str| -> Option<FieldValue<'static>> {
+        match name {
+            "teamsApp/id" => Some(FieldValue::Owned(inst.teams_app_id.clone())),
+            "id" => Some(FieldValue::Owned(inst.id.clone())),
+            _ => None,
+        }
+    };
+    let probe = Installation {
+        id: String::new(),
+        user_id: String::new(),
+        teams_app_id: String::new(),
+        chat_id: String::new(),
+        installed: Timestamp::UNIX_EPOCH,
+    };
+    check_filter(&ids, &q, |n| field(&probe, n))?;
+    let value: Vec<Value> = installations_of(&ctx.graph, index)
+        .iter()
+        .filter(|inst| matches(&q.filter, |n| field(inst, n)))
+        .map(|inst| installation_json(&ctx.graph, inst, q.expand.as_deref()))
+        .collect();
+    let expanded = if q.expand.is_some() {
+        "(teamsApp())"
+    } else {
+        ""
+    };
+    Ok(Json(json!({
+        "@odata.context": ctx.context(&format!("users('{}')/teamwork/installedApps{expanded}", p.id)),
+        "value": value,
+    }))
+    .into_response())
+}
+
+fn find_installation(
+    ctx: &Ctx,
+    ids: &Ids,
+    id: &str,
+    installation: &str,
+) -> Result<(Installation, String), Failure> {
+    let (index, p) = ctx.person(ids, id)?;
+    installations_of(&ctx.graph, index)
+        .into_iter()
+        .find(|i| i.id == installation)
+        .map(|i| (i, p.id.to_string()))
+        .ok_or_else(|| {
+            error(
+                ids,
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("The installed app '{installation}' was not found."),
+            )
+        })
+}
+
+async fn get_installed_app(
+    State(ctx): State<Ctx>,
+    Extension(ids): Extension<Ids>,
+    Path((id, installation)): Path<(String, String)>,
+    request: Request,
+) -> Reply {
+    let q = parse_query(&ids, request.uri().query())?;
+    let (inst, user) = find_installation(&ctx, &ids, &id, &installation)?;
+    let mut v = installation_json(&ctx.graph, &inst, q.expand.as_deref());
+    v["@odata.context"] =
+        json!(ctx.context(&format!("users('{user}')/teamwork/installedApps/$entity")));
+    Ok(Json(v).into_response())
+}
+
+async fn uninstall_app(
+    State(ctx): State<Ctx>,
+    Extension(ids): Extension<Ids>,
+    Path((id, installation)): Path<(String, String)>,
+) -> Reply {
+    let (inst, _) = find_installation(&ctx, &ids, &id, &installation)?;
+    ctx.graph
+        .live_mut()
+        .installations
+        .retain(|(_, i)| i.id != inst.id);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET …/installedApps/{id}/chat`: the 1:1 chat between the person and the app.
+async fn installed_app_chat(
+    State(ctx): State<Ctx>,
+    Extension(ids): Extension<Ids>,
+    Path((id, installation)): Path<(String, String)>,
+) -> Reply {
+    let (inst, user) = find_installation(&ctx, &ids, &id, &installation)?;
+    let created = render::time(inst.installed);
+    let tenant = ctx.graph.identity.tenant_id().to_owned();
+    let web_url = format!(
+        "https://teams.microsoft.com/l/chat/{}/0?tenantId={tenant}",
+        inst.chat_id.replace(':', "%3A")
+    );
+    Ok(Json(json!({
+        "@odata.context": ctx.context(&format!("users('{user}')/teamwork/installedApps('{}')/chat/$entity", inst.id)),
+        "id": inst.chat_id,
+        "topic": Value::Null,
+        "createdDateTime": created,
+        "lastUpdatedDateTime": created,
+        "chatType": "oneOnOne",
+        "webUrl": web_url,
+        "tenantId": tenant,
+        "onlineMeetingInfo": Value::Null,
+        "viewpoint": Value::Null,
+        "isHiddenForAllMembers": false,
+    }))
+    .into_response())
+}
+
+async fn methods_policy(
+    State(ctx): State<Ctx>,
+    Extension(ids): Extension<Ids>,
+    Extension(claims): Extension<AccessClaims>,
+) -> Reply {
+    ctx.charge(&claims, &ids, Limit::DirectoryRead, 1.0)?;
+    let (policy, changed) = ctx
+        .graph
+        .policy
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let mut v = policy.methods_policy(&render::time(changed));
+    v["@odata.context"] = json!(ctx.context("policies/authenticationMethodsPolicy/$entity"));
+    Ok(Json(v).into_response())
+}
+
+/// `GET …/authenticationMethodConfigurations/{id}`; the fido2 one always carries its
+/// passkey profiles, so `$expand=passkeyProfiles` is tolerated rather than needed.
+async fn method_configuration(
+    State(ctx): State<Ctx>,
+    Extension(ids): Extension<Ids>,
+    Extension(claims): Extension<AccessClaims>,
+    Path(method): Path<String>,
+) -> Reply {
+    ctx.charge(&claims, &ids, Limit::DirectoryRead, 1.0)?;
+    let (policy, changed) = ctx
+        .graph
+        .policy
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let mut v = if method.eq_ignore_ascii_case("fido2") {
+        policy.configuration()
+    } else {
+        policy.methods_policy(&render::time(changed))["authenticationMethodConfigurations"]
+            .as_array()
+            .and_then(|all| {
+                all.iter()
+                    .find(|c| {
+                        c["id"]
+                            .as_str()
+                            .is_some_and(|i| i.eq_ignore_ascii_case(&method))
+                    })
+                    .cloned()
+            })
+            .ok_or_else(|| not_found(&ids, &method))?
+    };
+    v["@odata.context"] = json!(ctx.context(
+        "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity"
+    ));
+    Ok(Json(v).into_response())
+}
+
+/// `DELETE /users/{id}/authentication/fido2Methods/{id}`: removes a passkey (e.g. one deleted
+/// from the phone) at once from the per-user methods, from the report after the report lag,
+/// with an "Admin deleted security info" audit event initiated by the app.
+async fn delete_method(
+    State(ctx): State<Ctx>,
+    Extension(ids): Extension<Ids>,
+    Extension(claims): Extension<AccessClaims>,
+    Path((id, kind, method_id)): Path<(String, String, String)>,
+) -> Reply {
+    if kind != "fido2Methods" {
+        return Err(error(
+            &ids,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest",
+            &format!("The simulator deletes only fido2Methods, not {kind}."),
+        ));
+    }
+    let (index, _) = ctx.person(&ids, &id)?;
+    ctx.charge(&claims, &ids, Limit::DirectoryWrite, 1.0)?;
+    let graph = &ctx.graph;
+    let now = graph.clock.now();
+    let (method, model) = graph
+        .listed_methods(index, now)
+        .into_iter()
+        .find_map(|m| match m.kind {
+            super::population::MethodKind::Fido2 { passkey, .. }
+                if m.id.to_string().eq_ignore_ascii_case(&method_id) =>
+            {
+                Some((m.id, passkey))
+            }
+            _ => None,
+        })
+        .ok_or_else(|| not_found(&ids, &method_id))?;
+    let mut live = graph.live_mut();
+    live.deleted.entry(index).or_default().push((method, now));
+    live.audits.push(LiveAudit {
+        event: super::population::AuditEvent {
+            id: Guid(uuid::Uuid::new_v4().as_u128()),
+            at: now,
+            person: index,
+            activity: super::population::AuditActivity::AdminDeletedSecurityInfo,
+            succeeded: true,
+            reason: None,
+            passkey: Some(model),
+        },
+        reason: None,
+        by_app: Some(claims.appid.clone()),
+    });
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,5 +1,15 @@
 //! The simulator as one server: identity, connector, Graph (with a population) and the
 //! `/_sim/` control API on one listener, and the configuration that points the bot at it.
+//!
+//! Graph's part of the control API (with a population):
+//! - `POST /_sim/people/{id-or-upn}/passkeys {"device": "<object id, device id or name>",
+//!   "kind": "authenticator" | "windowsHello" | "synced" | "securityKey", "failureReason"?}`:
+//!   the person registers a passkey now (201 with `methodId`, `visibleAt`, `reportedAt`), or
+//!   the attempt fails (200 `{"result": "failed"}`, also when the passkey policy refuses it);
+//!   either way the audit events appear at once.
+//! - `GET`/`PUT /_sim/policies/fido2`: the tenant's passkey policy
+//!   ([`Fido2Policy`], camelCase JSON; missing fields take the defaults).
+//! - `GET /_sim/groups/{group}/members`: current direct members.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +27,8 @@ use super::channel::Channel;
 use super::clock::SimClock;
 use super::connector::{self, Connector, REGION_PATH};
 use super::fault::{self, FaultPlan, Faults, Surface};
-use super::graph::{self, Graph, GraphOptions};
+use super::graph::policy::Fido2Policy;
+use super::graph::{self, Graph, GraphOptions, PasskeyRegistration, RegistrationOutcome};
 use super::identity::{self, ClientApp, Identity, SignInAppError, TestSignInApp};
 use super::population::Population;
 use super::signin::{PopulationDirectory, SignInAttempt};
@@ -36,6 +47,12 @@ pub struct SimulatorOptions {
     pub population: Option<Arc<Population>>,
     /// Multiplies Graph's throttling limits (benchmarks raise them).
     pub graph_throttle_scale: f64,
+    /// Simulated time from a live passkey registration to Graph's per-user methods.
+    pub graph_method_lag: jiff::SignedDuration,
+    /// Simulated time from a live passkey registration to the registration report.
+    pub graph_report_lag: jiff::SignedDuration,
+    /// The tenant's passkey policy at start (`PUT /_sim/policies/fido2` changes it).
+    pub fido2_policy: Fido2Policy,
 }
 
 impl Default for SimulatorOptions {
@@ -46,6 +63,9 @@ impl Default for SimulatorOptions {
             key_grace: Duration::from_secs(3600),
             population: None,
             graph_throttle_scale: 1.0,
+            graph_method_lag: graph::DEFAULT_METHOD_LAG,
+            graph_report_lag: graph::DEFAULT_REPORT_LAG,
+            fido2_policy: Fido2Policy::default(),
         }
     }
 }
@@ -80,9 +100,12 @@ impl Simulator {
             options.key_grace,
             clock.clone(),
         );
-        if let Some(population) = &options.population {
-            identity = identity
-                .with_sign_in_directory(Arc::new(PopulationDirectory::new(population.clone())));
+        let directory = options
+            .population
+            .as_ref()
+            .map(|population| Arc::new(PopulationDirectory::new(population.clone())));
+        if let Some(directory) = &directory {
+            identity = identity.with_sign_in_directory(directory.clone());
         }
         let identity = Arc::new(identity);
         let graph = options.population.map(|population| {
@@ -92,9 +115,15 @@ impl Simulator {
                 identity.clone(),
                 GraphOptions {
                     throttle_scale: options.graph_throttle_scale,
+                    method_lag: options.graph_method_lag,
+                    report_lag: options.graph_report_lag,
+                    fido2_policy: options.fido2_policy,
                 },
             ))
         });
+        if let (Some(directory), Some(graph)) = (&directory, &graph) {
+            directory.attach_graph(graph);
+        }
         let shared = Shared {
             clock,
             graph,
@@ -309,6 +338,11 @@ fn router(shared: Shared) -> Router {
         .route("/_sim/reset", post(reset))
         .route("/_sim/time", get(time))
         .route("/_sim/time/advance", post(advance_time))
+        .route("/_sim/people/{person}/passkeys", post(register_passkey))
+        .route(
+            "/_sim/policies/fido2",
+            get(fido2_policy).put(set_fido2_policy),
+        )
         .with_state(shared.clone());
     let mut app = Router::new()
         .merge(identity)
@@ -488,5 +522,83 @@ async fn advance_time(
             Json(json!({"error": e.to_string()})),
         )
             .into_response(),
+    }
+}
+
+fn no_population() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": "the simulator serves no population"})),
+    )
+        .into_response()
+}
+
+/// `POST /_sim/people/{id-or-upn}/passkeys {"device": "…", "kind": "authenticator"}`: the
+/// person registers a passkey now (201), or the attempt fails (`failureReason`, or refused
+/// by the passkey policy: 200 with the reason); both write audit events.
+async fn register_passkey(
+    State(shared): State<Shared>,
+    Path(person): Path<String>,
+    Json(request): Json<PasskeyRegistration>,
+) -> Response {
+    let Some(graph) = &shared.graph else {
+        return no_population();
+    };
+    match graph.register_passkey(&person, &request) {
+        Ok(RegistrationOutcome::Registered {
+            method,
+            visible_at,
+            reported_at,
+        }) => {
+            let model = match method.kind {
+                crate::sim::population::MethodKind::Fido2 { passkey, .. } => Some(passkey),
+                _ => None,
+            };
+            (
+                StatusCode::CREATED,
+                Json(json!({
+                    "result": "registered",
+                    "methodId": method.id,
+                    "aaGuid": model.map(|m| m.aaguid()),
+                    "model": model.map(|m| m.model()),
+                    "passkeyType": model.map(|m| m.passkey_type()),
+                    "visibleAt": visible_at.to_string(),
+                    "reportedAt": reported_at.to_string(),
+                })),
+            )
+                .into_response()
+        }
+        Ok(RegistrationOutcome::Failed { reason }) => {
+            Json(json!({"result": "failed", "reason": reason})).into_response()
+        }
+        Err(e @ graph::LiveError::UnknownPerson(_)) => {
+            (StatusCode::NOT_FOUND, Json(json!({"error": e.to_string()}))).into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn fido2_policy(State(shared): State<Shared>) -> Response {
+    match &shared.graph {
+        Some(graph) => Json(graph.fido2_policy()).into_response(),
+        None => no_population(),
+    }
+}
+
+/// `PUT /_sim/policies/fido2` with a whole [`Fido2Policy`] (missing fields take defaults).
+async fn set_fido2_policy(
+    State(shared): State<Shared>,
+    Json(policy): Json<Fido2Policy>,
+) -> Response {
+    match &shared.graph {
+        Some(graph) => {
+            graph.set_fido2_policy(policy);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => no_population(),
     }
 }

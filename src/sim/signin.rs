@@ -5,12 +5,13 @@
 //! [`SignInDirectory`], so it does not depend on how Graph stores the population (or on
 //! methods registered at run time there).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::population::{MethodKind, PasskeyState, Person, Population};
+use super::graph::{Graph, SignInRecord};
+use super::population::{Method, MethodKind, PasskeyState, Person, Population, SignInAuth};
 
 /// A person as the sign-in page needs them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -137,10 +138,14 @@ pub trait SignInDirectory: Send + Sync {
     fn attempts(&self) -> Vec<SignInAttempt>;
 }
 
-/// [`SignInDirectory`] over a generated population; attempts are kept in memory.
+/// [`SignInDirectory`] over a generated population; attempts are kept in memory. Attached
+/// to the simulated Graph, it offers the methods Graph lists now (passkeys registered at run
+/// time included) and each attempt also lands in Graph's sign-in log.
 pub struct PopulationDirectory {
     population: Arc<Population>,
     attempts: Mutex<Vec<SignInAttempt>>,
+    /// Weak: Graph holds identity, which holds this directory.
+    graph: OnceLock<Weak<Graph>>,
 }
 
 impl PopulationDirectory {
@@ -148,7 +153,24 @@ impl PopulationDirectory {
         PopulationDirectory {
             population,
             attempts: Mutex::new(Vec::new()),
+            graph: OnceLock::new(),
         }
+    }
+
+    /// Reads methods from, and records attempts in, this Graph from now on.
+    pub fn attach_graph(&self, graph: &Arc<Graph>) {
+        let _ = self.graph.set(Arc::downgrade(graph));
+    }
+
+    fn graph(&self) -> Option<Arc<Graph>> {
+        self.graph.get().and_then(Weak::upgrade)
+    }
+
+    /// The person's methods as Graph lists them now, or as generated.
+    fn methods(&self, person: &Person) -> Vec<Method> {
+        self.graph()
+            .and_then(|g| g.live_methods(&person.id.to_string()).ok())
+            .unwrap_or_else(|| person.methods.clone())
     }
 
     fn person(&self, upn_or_id: &str) -> Option<&Person> {
@@ -180,8 +202,8 @@ impl SignInDirectory for PopulationDirectory {
         let Some(person) = self.person(person_id) else {
             return Vec::new();
         };
-        let mut options: Vec<SignInOption> = person
-            .methods
+        let methods = self.methods(person);
+        let mut options: Vec<SignInOption> = methods
             .iter()
             .filter_map(|m| {
                 let (method, label, device, failure) = match &m.kind {
@@ -241,8 +263,7 @@ impl SignInDirectory for PopulationDirectory {
             })
             .collect();
         options.sort_by_key(|o| !o.method.is_phishing_resistant());
-        if person
-            .methods
+        if methods
             .iter()
             .any(|m| matches!(m.kind, MethodKind::Password))
         {
@@ -258,6 +279,43 @@ impl SignInDirectory for PopulationDirectory {
     }
 
     fn record_attempt(&self, attempt: SignInAttempt) {
+        if let Some(graph) = self.graph() {
+            let passkey = attempt
+                .option
+                .split_once(':')
+                .and_then(|(_, id)| {
+                    let person = self.person(&attempt.user_id)?;
+                    self.methods(person)
+                        .into_iter()
+                        .find(|m| m.id.to_string() == id)
+                })
+                .and_then(|m| match m.kind {
+                    MethodKind::Fido2 { passkey, .. } => Some(passkey),
+                    _ => None,
+                });
+            let auth = match attempt.method {
+                SignInMethod::Passkey => SignInAuth::Passkey,
+                SignInMethod::SecurityKey => SignInAuth::SecurityKey,
+                SignInMethod::WindowsHelloForBusiness => SignInAuth::WindowsHello,
+                SignInMethod::AuthenticatorPush => SignInAuth::PasswordPush,
+                SignInMethod::Sms => SignInAuth::PasswordSms,
+                SignInMethod::Password => SignInAuth::PasswordPreviouslySatisfied,
+            };
+            let record = SignInRecord {
+                person: attempt.user_id.clone(),
+                app_id: attempt.app_id.clone(),
+                app_display_name: "Passkey sign-in test".to_owned(),
+                device: attempt.device.clone(),
+                auth,
+                passkey,
+                error_code: attempt.error_code,
+                failure_reason: attempt.failure_reason.clone(),
+                at: Some(attempt.at),
+            };
+            if let Err(e) = graph.record_sign_in(record) {
+                tracing::warn!(error = %e, "sign-in attempt not added to the simulated sign-in log");
+            }
+        }
         self.lock().push(attempt);
     }
 

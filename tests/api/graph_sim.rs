@@ -13,6 +13,16 @@ use serde_json::{Value, json};
 
 const APP_ID: &str = "00000000-0000-4000-8000-00000000c4a9";
 const SECRET: &str = "sim-only-graph-secret";
+/// What the bot is granted: every permission the tested routes need (reference/graph.md §1).
+pub const ALL_ROLES: &[&str] = &[
+    "User.Read.All",
+    "AuditLog.Read.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+    "Device.Read.All",
+    "GroupMember.ReadWrite.All",
+    "Policy.Read.AuthenticationMethod",
+    "TeamsAppInstallation.ReadWriteSelfForUser.All",
+];
 
 struct Tenant {
     sim: Simulator,
@@ -80,7 +90,7 @@ async fn tenant(users: usize, scale: f64) -> Tenant {
     })
     .await
     .unwrap();
-    sim.register_graph_app(APP_ID, SECRET, &["User.Read.All", "AuditLog.Read.All"]);
+    sim.register_graph_app(APP_ID, SECRET, ALL_ROLES);
     let http = reqwest::Client::new();
     let token: Value = http
         .post(sim.token_url())
@@ -105,7 +115,7 @@ async fn tenant(users: usize, scale: f64) -> Tenant {
     }
 }
 
-fn fixture(name: &str) -> Value {
+pub fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/graph/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
@@ -123,7 +133,7 @@ fn kind(v: &Value) -> &'static str {
 
 /// Every field of the reference example is present with the same JSON type (nulls in
 /// either are allowed: Graph omits nothing but may null anything).
-fn assert_shape(example: &Value, actual: &Value, at: &str) {
+pub fn assert_shape(example: &Value, actual: &Value, at: &str) {
     match (example, actual) {
         (Value::Object(e), Value::Object(a)) => {
             for (key, ev) in e {

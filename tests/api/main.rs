@@ -7,6 +7,7 @@ mod cli;
 mod databases;
 mod demo;
 mod graph_client;
+mod graph_live;
 mod graph_sim;
 mod helpers;
 mod manifest;

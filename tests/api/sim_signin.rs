@@ -852,3 +852,103 @@ async fn the_result_comes_back_in_the_fragment_or_as_a_posted_form_when_asked() 
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn a_passkey_registered_at_run_time_signs_in_and_the_sign_in_reaches_graphs_log() {
+    use passkey_pilot::sim::population::Platform;
+    let t = tenant().await;
+    let (person, phone) = t
+        .pop
+        .people
+        .iter()
+        .filter(|p| p.account_enabled && push_only(p).is_some())
+        .find_map(|p| {
+            let phone = p
+                .devices
+                .iter()
+                .map(|&d| &t.pop.devices[d as usize])
+                .find(|d| d.platform == Platform::Ios && d.owner.is_some())?;
+            Some((p, phone.id.to_string()))
+        })
+        .expect("a push-only person with an iPhone");
+    let base = t.sim.base_url().to_owned();
+    let created: Value = t
+        .http
+        .post(format!(
+            "{base}/_sim/people/{}/passkeys",
+            person.user_principal_name
+        ))
+        .json(&json!({"device": phone, "kind": "authenticator"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let option = format!("passkey:{}", created["methodId"].as_str().unwrap());
+
+    // Graph lists the new passkey only after its lag, and so does the sign-in page.
+    let (_, html) = t.open(person).await;
+    assert!(!html.contains(&option), "offered before Graph lists it");
+    t.http
+        .post(format!("{base}/_sim/time/advance"))
+        .json(&json!({"seconds": 60}))
+        .send()
+        .await
+        .unwrap();
+    let (ctx, html) = t.open(person).await;
+    assert!(html.contains(&format!("value=\"{option}\"")), "{html}");
+    let r = t.choose(&ctx, person, &option).await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert!(redirect_query(&r, REDIRECT_URI).contains_key("code"));
+
+    // The attempt is in Graph's sign-in log as a passkey sign-in to the test app.
+    t.sim.register_graph_app(
+        "00000000-0000-4000-8000-0000000000a1",
+        "log-reader",
+        &["AuditLog.Read.All"],
+    );
+    let token: Value = t
+        .http
+        .post(t.sim.token_url())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "00000000-0000-4000-8000-0000000000a1"),
+            ("client_secret", "log-reader"),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let log: Value = t
+        .http
+        .get(format!("{base}/beta/auditLogs/signIns"))
+        .query(&[(
+            "$filter",
+            format!("userId eq '{}' and appId eq '{CLIENT_ID}'", person.id),
+        )])
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = log["value"].as_array().expect("a sign-in page");
+    assert_eq!(entries.len(), 1, "{log}");
+    let entry = &entries[0];
+    assert_eq!(entry["status"]["errorCode"], 0);
+    let methods: Vec<&str> = entry["authenticationDetails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["authenticationMethod"].as_str())
+        .collect();
+    assert!(
+        methods.iter().any(|m| m.starts_with("Passkey")),
+        "{methods:?}"
+    );
+}

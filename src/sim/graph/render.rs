@@ -118,15 +118,16 @@ pub fn user_field<'a>(p: &'a Person, name: &str) -> Option<FieldValue<'a>> {
     })
 }
 
-/// `methodsRegistered` values for a person's methods (reference/graph.md §4).
-pub fn methods_registered(p: &Person) -> Vec<&'static str> {
+/// `methodsRegistered` values for a person's methods as the report knows them
+/// (reference/graph.md §4).
+pub fn methods_registered(methods: &[Method]) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
     let mut add = |m: &'static str| {
         if !out.contains(&m) {
             out.push(m);
         }
     };
-    for method in &p.methods {
+    for method in methods {
         match &method.kind {
             MethodKind::Password => {}
             MethodKind::Phone { .. } => add("mobilePhone"),
@@ -136,6 +137,7 @@ pub fn methods_registered(p: &Person) -> Vec<&'static str> {
                 PasskeyModel::AuthenticatorIos | PasskeyModel::AuthenticatorAndroid => {
                     "passKeyDeviceBoundAuthenticator"
                 }
+                PasskeyModel::WindowsHello => "passKeyDeviceBoundWindowsHello",
                 m if m.is_synced() => "passKeySynced",
                 _ => "passKeyDeviceBound",
             }),
@@ -151,10 +153,17 @@ fn is_admin(pop: &Population, index: u32) -> bool {
         .any(|g| g.role == GroupRole::Admins && g.members.contains(&index))
 }
 
-/// A `userRegistrationDetails` row.
-pub fn registration_details(pop: &Population, index: u32, beta: bool) -> Value {
+/// A `userRegistrationDetails` row from the person's methods as the report knows them, and
+/// `updated` when the row was last refreshed.
+pub fn registration_details(
+    pop: &Population,
+    index: u32,
+    methods: &[Method],
+    updated: Timestamp,
+    beta: bool,
+) -> Value {
     let p = &pop.people[index as usize];
-    let methods = methods_registered(p);
+    let methods = methods_registered(methods);
     let has = |m: &str| methods.contains(&m);
     let mfa = !methods.is_empty();
     let passwordless = methods.iter().any(|m| {
@@ -193,7 +202,7 @@ pub fn registration_details(pop: &Population, index: u32, beta: bool) -> Value {
         "methodsRegistered": methods,
         "systemPreferredAuthenticationMethods": if mfa { json!([system_preferred]) } else { json!([]) },
         "userPreferredMethodForSecondaryAuthentication": preferred,
-        "lastUpdatedDateTime": time(pop.now - jiff::SignedDuration::from_hours(3)),
+        "lastUpdatedDateTime": time(updated),
     });
     if beta {
         row["defaultMfaMethod"] = json!(match preferred {
@@ -209,11 +218,12 @@ pub fn registration_details(pop: &Population, index: u32, beta: bool) -> Value {
 pub fn registration_field<'a>(
     pop: &'a Population,
     index: u32,
+    methods: &[Method],
     name: &str,
 ) -> Option<FieldValue<'a>> {
     let p = &pop.people[index as usize];
     let flag = |name: &str| {
-        let methods = methods_registered(p);
+        let methods = methods_registered(methods);
         let sspr = methods
             .iter()
             .any(|m| *m == "microsoftAuthenticatorPush" || *m == "mobilePhone");
@@ -239,7 +249,7 @@ pub fn registration_field<'a>(
         } else {
             "member"
         }),
-        "methodsRegistered" => FieldValue::List(methods_registered(p)),
+        "methodsRegistered" => FieldValue::List(methods_registered(methods)),
         "isAdmin"
         | "isMfaRegistered"
         | "isMfaCapable"
@@ -685,6 +695,7 @@ pub fn sign_in_field<'a>(
 fn operation_type(a: AuditActivity) -> &'static str {
     match a {
         AuditActivity::StartedRegistration | AuditActivity::CancelledRegistration => "Update",
+        AuditActivity::AdminDeletedSecurityInfo => "Delete",
         _ => "Add",
     }
 }

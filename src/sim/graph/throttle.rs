@@ -17,6 +17,16 @@ pub enum Limit {
 }
 
 impl Limit {
+    /// The `<Limit>` part of `x-ms-throttle-scope` and the `x-ms-throttle-information` of a
+    /// throttled directory request (learn `/graph/throttling-limits`, identity and access).
+    pub fn scope_and_reason(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Limit::Reports => None,
+            Limit::DirectoryRead => Some(("Read", "ResourceUnitLimitExceeded")),
+            Limit::DirectoryWrite => Some(("Write", "WriteLimitExceeded")),
+        }
+    }
+
     /// Capacity and the period in which it refills.
     fn budget(self) -> (f64, Duration) {
         match self {
@@ -48,8 +58,9 @@ impl Throttle {
         }
     }
 
-    /// Takes `cost` units for `app`, or says how long until they are available.
-    pub fn take(&self, app: &str, limit: Limit, cost: f64) -> Result<(), Duration> {
+    /// Takes `cost` units for `app` and returns the share of the bucket now in use (0–1), or
+    /// says how long until the units are available.
+    pub fn take(&self, app: &str, limit: Limit, cost: f64) -> Result<f64, Duration> {
         let (capacity, period) = limit.budget();
         let capacity = capacity * self.scale;
         let rate = capacity / period.as_secs_f64();
@@ -64,7 +75,7 @@ impl Throttle {
         bucket.at = now;
         if bucket.tokens >= cost {
             bucket.tokens -= cost;
-            Ok(())
+            Ok(1.0 - bucket.tokens / capacity)
         } else {
             Err(Duration::from_secs_f64((cost - bucket.tokens) / rate))
         }
@@ -82,6 +93,15 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_grows_with_each_request() {
+        let t = Throttle::new(1.0);
+        let first = t.take("app", Limit::Reports, 1.0).unwrap();
+        let second = t.take("app", Limit::Reports, 1.0).unwrap();
+        assert!((first - 0.2).abs() < 0.01, "{first}");
+        assert!((second - 0.4).abs() < 0.01, "{second}");
+    }
 
     #[test]
     fn the_sixth_report_request_in_ten_seconds_waits() {

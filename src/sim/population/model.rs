@@ -336,6 +336,8 @@ pub enum PasskeyModel {
     YubiKey5,
     YubiKey5Nfc,
     YubiKeyBio,
+    /// Entra passkey on Windows (Windows Hello, hardware TPM); registered live only.
+    WindowsHello,
 }
 
 impl PasskeyModel {
@@ -352,6 +354,8 @@ impl PasskeyModel {
             PasskeyModel::YubiKey5 => "cb69481e-8ff7-4039-93ec-0a2729a154a8",
             PasskeyModel::YubiKey5Nfc => "2fc0579f-8113-47ea-b116-bb5a8db9202a",
             PasskeyModel::YubiKeyBio => "d8522d9f-575b-4866-88a9-ba99fa02f35b",
+            // entra-docs how-to-authentication-entra-passkeys-on-windows [V]
+            PasskeyModel::WindowsHello => "08987058-cadc-4b81-b6e1-30de50dcbe96",
         }
     }
 
@@ -366,6 +370,8 @@ impl PasskeyModel {
             PasskeyModel::YubiKey5 => "YubiKey 5 Series",
             PasskeyModel::YubiKey5Nfc => "YubiKey 5 Series with NFC",
             PasskeyModel::YubiKeyBio => "YubiKey Bio Series",
+            // The AAGUID's name in public AAGUID lists [C].
+            PasskeyModel::WindowsHello => "Windows Hello Hardware Authenticator",
         }
     }
 
@@ -586,6 +592,8 @@ pub enum AuditActivity {
     CancelledRegistration,
     AddPasskeyDeviceBound,
     AddPasskeySynced,
+    /// An admin (or an app such as the bot) removed a method; written live only.
+    AdminDeletedSecurityInfo,
 }
 
 impl AuditActivity {
@@ -596,6 +604,7 @@ impl AuditActivity {
             AuditActivity::CancelledRegistration => "User cancelled security info registration",
             AuditActivity::AddPasskeyDeviceBound => "Add Passkey (device-bound)",
             AuditActivity::AddPasskeySynced => "Add Passkey (synced)",
+            AuditActivity::AdminDeletedSecurityInfo => "Admin deleted security info",
         }
     }
 }

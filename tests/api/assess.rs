@@ -166,16 +166,18 @@ fn without_passkey_using(
     t: &Tenant,
     device: impl Fn(&Device) -> bool + Copy,
 ) -> Vec<(&Person, &Device)> {
-    t.people(|pop, p| !has_passkey(p) && used_devices(pop, p).any(|d| d.trust_type.is_some() && device(d)))
-        .into_iter()
-        .map(|p| {
-            let d = used_devices(&t.pop, p)
-                .find(|d| d.trust_type.is_some() && device(d))
-                .unwrap();
-            (p, d)
-        })
-        .take(3)
-        .collect()
+    t.people(|pop, p| {
+        !has_passkey(p) && used_devices(pop, p).any(|d| d.trust_type.is_some() && device(d))
+    })
+    .into_iter()
+    .map(|p| {
+        let d = used_devices(&t.pop, p)
+            .find(|d| d.trust_type.is_some() && device(d))
+            .unwrap();
+        (p, d)
+    })
+    .take(3)
+    .collect()
 }
 
 #[tokio::test]
@@ -236,7 +238,10 @@ async fn phones_too_old_or_needing_an_update_get_incompatible_with_the_way_out()
             d.model,
             device(&a, d).verdict
         );
-        assert!(matches!(a.person, PersonVerdict::NeedsExclusion { .. } | PersonVerdict::NotYet { .. }));
+        assert!(matches!(
+            a.person,
+            PersonVerdict::NeedsExclusion { .. } | PersonVerdict::NotYet { .. }
+        ));
     }
 }
 
@@ -271,11 +276,25 @@ async fn windows_10_desktop_apps_need_the_browser_where_windows_11_23h2_does_not
     let mut checked = 0;
     for p in win10 {
         let d = used_devices(&t.pop, p)
-            .find(|d| d.platform == Platform::Windows && d.os.build < 22000 && d.trust_type.is_some() && !whfb_on(&t.pop, p, d))
+            .find(|d| {
+                d.platform == Platform::Windows
+                    && d.os.build < 22000
+                    && d.trust_type.is_some()
+                    && !whfb_on(&t.pop, p, d)
+            })
             .unwrap();
         let a = t.assess(p, device_bound_only()).await;
         let app = uses(p, d, |c| *c == Channel::App, &a);
-        let edge = uses(p, d, |c| *c == Channel::Browser { browser: Client::Edge }, &a);
+        let edge = uses(
+            p,
+            d,
+            |c| {
+                *c == Channel::Browser {
+                    browser: Client::Edge,
+                }
+            },
+            &a,
+        );
         if !(app && edge) {
             continue;
         }
@@ -288,24 +307,34 @@ async fn windows_10_desktop_apps_need_the_browser_where_windows_11_23h2_does_not
         assert!(auth.caveats.contains(&Caveat::BrowserOnly), "{auth:?}");
         checked += 1;
     }
-    assert!(checked > 0, "no Windows 10 person using both the desktop app and Edge");
+    assert!(
+        checked > 0,
+        "no Windows 10 person using both the desktop app and Edge"
+    );
 
-    let win11 = without_passkey_using(&t, |d| d.platform == Platform::Windows && d.os.build == 22631);
+    let win11 = without_passkey_using(&t, |d| {
+        d.platform == Platform::Windows && d.os.build == 22631
+    });
     assert!(!win11.is_empty());
     for (p, d) in win11 {
         let a = t.assess(p, device_bound_only()).await;
         let da = device(&a, d);
         let w = da.os.windows.clone().unwrap();
-        assert!(w.windows_11 && w.feature_update.as_deref() == Some("23H2"), "{w:?}");
+        assert!(
+            w.windows_11 && w.feature_update.as_deref() == Some("23H2"),
+            "{w:?}"
+        );
         if whfb_on(&t.pop, p, d) {
             continue;
         }
         if let Some(auth) = authenticator_option(&da.verdict) {
             assert!(!auth.caveats.contains(&Caveat::BrowserOnly), "{auth:?}");
         }
-        assert!(options(&da.verdict)
-            .iter()
-            .any(|o| o.option == PasskeyOption::WindowsHelloForBusiness));
+        assert!(
+            options(&da.verdict)
+                .iter()
+                .any(|o| o.option == PasskeyOption::WindowsHelloForBusiness)
+        );
     }
 }
 
@@ -327,8 +356,10 @@ async fn shared_desktops_are_marked_shared_and_whfb_there_is_per_person() {
                 assert!(
                     matches!(
                         da.verdict,
-                        DeviceVerdict::Ready { kind: StepKind::WindowsHello, .. }
-                            | DeviceVerdict::RegisteredButUnused { .. }
+                        DeviceVerdict::Ready {
+                            kind: StepKind::WindowsHello,
+                            ..
+                        } | DeviceVerdict::RegisteredButUnused { .. }
                     ),
                     "{:?}",
                     da.verdict
@@ -354,14 +385,20 @@ async fn broken_or_missing_credentials_are_told_apart() {
     let mut hints = 0;
     for p in deleted.iter().take(5) {
         let a = t.assess(p, device_bound_only()).await;
-        assert!(!matches!(a.person, PersonVerdict::SafeToEnforce), "{}", p.user_principal_name);
+        assert!(
+            !matches!(a.person, PersonVerdict::SafeToEnforce),
+            "{}",
+            p.user_principal_name
+        );
         hints += a
             .devices
             .iter()
             .filter(|d| {
                 matches!(
                     d.verdict,
-                    DeviceVerdict::RegisteredButUnused { hint: UnusedHint::PasskeyPossiblyDeleted { .. } }
+                    DeviceVerdict::RegisteredButUnused {
+                        hint: UnusedHint::PasskeyPossiblyDeleted { .. }
+                    }
                 )
             })
             .count();
@@ -379,7 +416,9 @@ async fn broken_or_missing_credentials_are_told_apart() {
             .filter(|d| {
                 matches!(
                     d.verdict,
-                    DeviceVerdict::RegisteredButUnused { hint: UnusedHint::WhfbPinPossiblyForgotten { .. } }
+                    DeviceVerdict::RegisteredButUnused {
+                        hint: UnusedHint::WhfbPinPossiblyForgotten { .. }
+                    }
                 )
             })
             .count();
@@ -457,16 +496,23 @@ async fn the_tenant_report_agrees_with_per_person_assessments_and_lists_who_to_n
         };
         // The registration report names no AAGUID: a synced passkey's provider (and so the
         // devices it covers) is known only from the person's own method list.
-        let synced = p.methods.iter().any(
-            |m| matches!(m.kind, MethodKind::Fido2 { passkey, .. } if passkey.is_synced()),
-        );
+        let synced = p
+            .methods
+            .iter()
+            .any(|m| matches!(m.kind, MethodKind::Fido2 { passkey, .. } if passkey.is_synced()));
         let same = (one.stage, &one.verdict) == (row.stage, &row.verdict)
             && (synced || devices(&one) == devices(row));
         if !same {
             differ.push(format!("{one:#?}\n{row:#?}"));
         }
     }
-    assert!(differ.is_empty(), "{} of {}:\n{}", differ.len(), sample.len(), differ.join("\n"));
+    assert!(
+        differ.is_empty(),
+        "{} of {}:\n{}",
+        differ.len(),
+        sample.len(),
+        differ.join("\n")
+    );
 
     // Nudge lists: targets without a passkey, split by whether they have a platform method.
     let mut push = Vec::new();
@@ -487,7 +533,10 @@ async fn the_tenant_report_agrees_with_per_person_assessments_and_lists_who_to_n
     };
     assert!(!push.is_empty() && !platform.is_empty());
     assert_eq!(sorted(report.nudges.push_or_sms.clone()), sorted(push));
-    assert_eq!(sorted(report.nudges.platform_method.clone()), sorted(platform));
+    assert_eq!(
+        sorted(report.nudges.platform_method.clone()),
+        sorted(platform)
+    );
 
     // The same rows as CSV and as JSON.
     let dir = tempfile::tempdir().unwrap();
@@ -496,7 +545,10 @@ async fn the_tenant_report_agrees_with_per_person_assessments_and_lists_who_to_n
     assess::write_report(&report, &csv_path).unwrap();
     assess::write_report(&report, &json_path).unwrap();
     let mut rd = csv::Reader::from_path(&csv_path).unwrap();
-    assert_eq!(rd.headers().unwrap().iter().collect::<Vec<_>>(), assess::CSV_HEADER);
+    assert_eq!(
+        rd.headers().unwrap().iter().collect::<Vec<_>>(),
+        assess::CSV_HEADER
+    );
     let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
@@ -505,7 +557,10 @@ async fn the_tenant_report_agrees_with_per_person_assessments_and_lists_who_to_n
     assert_eq!(people.len(), report.people.len());
     for ((csv_row, json_row), row) in rows.iter().zip(people).zip(&report.people) {
         assert_eq!(&csv_row[1], row.user_principal_name);
-        assert_eq!(json_row["userPrincipalName"], row.user_principal_name.as_str());
+        assert_eq!(
+            json_row["userPrincipalName"],
+            row.user_principal_name.as_str()
+        );
         assert_eq!(&csv_row[2], json_row["stage"].as_str().unwrap());
         assert_eq!(&csv_row[3], json_row["verdict"].as_str().unwrap());
         assert_eq!(
@@ -556,7 +611,10 @@ async fn assess_exits_1_for_no_such_person_and_names_a_missing_permission_never_
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("no such person: nobody@contoso.com"), "{stderr}");
+    assert!(
+        stderr.contains("no such person: nobody@contoso.com"),
+        "{stderr}"
+    );
     assert!(!stderr.contains(SECRET));
 
     // An app without AuditLog.Read.All cannot read sign-ins.
@@ -606,4 +664,100 @@ async fn assess_all_refuses_an_out_file_of_another_kind_with_exit_2_and_writes_n
     let out = t.bin(APP_ID, SECRET).output().await.unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(t.graph.counters().graph_requests(), 0);
+}
+
+#[tokio::test]
+async fn assess_user_reads_the_tenants_policy_so_ios_16_turns_from_incompatible_to_synced() {
+    let t = tenant(1500).await;
+    let (p, d) = without_passkey_using(&t, |d| d.platform == Platform::Ios && d.os.major == 16)[0];
+    let run = |json: bool| {
+        let mut c = t.bin(APP_ID, SECRET);
+        c.args(["--user", &p.user_principal_name]);
+        if json {
+            c.arg("--json");
+        }
+        c.output()
+    };
+    let verdict = |out: &std::process::Output| {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let a: Assessment = serde_json::from_slice(&out.stdout).unwrap();
+        device(&a, d).verdict.clone()
+    };
+    // The simulated tenant allows device-bound passkeys only.
+    let v = verdict(&run(true).await.unwrap());
+    assert!(
+        matches!(
+            v,
+            DeviceVerdict::Incompatible {
+                reason: IncompatibleReason::IosTooOld { needs: 17, .. },
+                ..
+            }
+        ),
+        "{v:?}"
+    );
+    let table = run(false).await.unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains(&p.user_principal_name), "{table}");
+    assert!(
+        table.contains(&d.display_name) && table.contains("incompatible"),
+        "{table}"
+    );
+
+    let r = reqwest::Client::new()
+        .put(format!("{}/_sim/policies/fido2", t.sim.base_url()))
+        .json(&serde_json::json!({
+            "allowSynced": true,
+            "keyRestrictions": {"isEnforced": false, "enforcementType": "allow", "aaGuids": []}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let v = verdict(&run(true).await.unwrap());
+    assert!(
+        options(&v)
+            .iter()
+            .any(|o| matches!(o.option, PasskeyOption::SyncedPasskey { .. })),
+        "{v:?}"
+    );
+}
+
+#[tokio::test]
+async fn assess_all_writes_the_csv_report_and_a_summary_without_a_429() {
+    let t = tenant(300).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("readiness.csv");
+    let out = t
+        .bin(APP_ID, SECRET)
+        .args(["--all", "--slices", "3", "--out"])
+        .arg(&path)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let members = t
+        .pop
+        .people
+        .iter()
+        .filter(|p| p.account_enabled && p.kind != PersonKind::Guest)
+        .count();
+    let rows = csv::Reader::from_path(&path).unwrap().records().count();
+    assert_eq!(rows, members);
+    assert!(
+        stderr.contains(&format!("people assessed: {members}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("429s seen: 0"), "{stderr}");
+    assert!(stderr.contains("people/s"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
 }

@@ -55,6 +55,27 @@ pub async fn assess_person(
     for chunk in groups.chunks(MAX_CHECK_GROUPS) {
         member_of.extend(graph.check_member_groups(id, chunk).await?.iter().cloned());
     }
+    // The method list gives a WHFB key without its device; one GET with `$expand=device`
+    // per key binds it to the device exactly (not only by name).
+    let mut methods: Vec<readiness::AuthMethod> = methods.iter().map(map::method).collect();
+    for m in &mut methods {
+        if let readiness::AuthMethod::WindowsHello(w) = m
+            && w.device_id.is_none()
+        {
+            match graph.windows_hello_method_with_device(id, &w.id).await {
+                Ok(expanded) => {
+                    if let readiness::AuthMethod::WindowsHello(e) = map::method(
+                        &crate::graph::models::AuthenticationMethod::WindowsHello(expanded),
+                    ) {
+                        w.device_id = e.device_id;
+                    }
+                }
+                // Deleted meanwhile, or no device behind it: the name still binds it.
+                Err(GraphError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
     let sign_ins: Vec<readiness::SignIn> = sign_ins.iter().map(map::sign_in).collect();
     let mut devices: Vec<readiness::RegisteredDevice> = registered
         .iter()
@@ -85,7 +106,7 @@ pub async fn assess_person(
         group_ids: member_of.iter().map(|g| g.to_ascii_lowercase()).collect(),
         methods: Some(MethodList {
             fetched_at: now,
-            methods: methods.iter().map(map::method).collect(),
+            methods,
         }),
         registration_report: None,
         devices,

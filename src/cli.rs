@@ -76,7 +76,7 @@ enum Command {
         #[arg(long, value_name = "FILE", requires = "all")]
         out: Option<PathBuf>,
         /// How many time slices of the sign-in log `--all` reads at once.
-        #[arg(long, default_value_t = 16, requires = "all")]
+        #[arg(long, default_value_t = 32, requires = "all")]
         slices: usize,
     },
     /// Print the effective configuration with secrets redacted, or why it is unusable.

@@ -7,7 +7,7 @@
 //! floor the documented throttling limits set for the requests made (the arithmetic shown).
 //!
 //!   cargo bench --bench assess
-//!   cargo bench --bench assess -- --users 100000 --scale 30 --slices 32
+//!   cargo bench --bench assess -- --users 100000 --scale 30 --slices 16
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ fn args() -> Args {
     let mut a = Args {
         users: 100_000,
         scale: 30.0,
-        slices: 32,
+        slices: 16,
         bin: env!("CARGO_BIN_EXE_passkey-pilot").to_owned(),
     };
     let mut it = std::env::args().skip(1);

@@ -75,8 +75,9 @@ enum Command {
         /// Write the tenant-wide report here; `.csv` or `.json` by the extension.
         #[arg(long, value_name = "FILE", requires = "all")]
         out: Option<PathBuf>,
-        /// How many time slices of the sign-in log `--all` reads at once.
-        #[arg(long, default_value_t = 32, requires = "all")]
+        /// How many time slices of the sign-in log `--all` reads at once (enough to keep the
+        /// reports budget busy; many more bunch requests and provoke the odd 429).
+        #[arg(long, default_value_t = 16, requires = "all")]
         slices: usize,
     },
     /// Print the effective configuration with secrets redacted, or why it is unusable.

@@ -254,7 +254,7 @@ async fn read_sign_ins(
     slices: usize,
     progress: &ProgressBar,
 ) -> Result<SignInStore, GraphError> {
-    let (tx, mut rx) = mpsc::channel::<Vec<(String, SignIn)>>(64);
+    let (tx, mut rx) = mpsc::channel::<Vec<(String, SignIn)>>(8);
     let mut tasks = Vec::new();
     let ranges = time_slices(since, now, slices);
     let last = ranges.len().saturating_sub(1);

@@ -1,4 +1,5 @@
-//! The command line: `demo`, `serve`, `check-config`, `migrate`, `manifest`, `--version`.
+//! The command line: `demo`, `sim`, `serve`, `assess`, `check-config`, `migrate`, `manifest`,
+//! `--version`.
 //!
 //! Exit status: 0 success, 1 failure at run time, 2 unusable configuration or arguments.
 
@@ -64,6 +65,31 @@ enum Command {
     },
     /// Run the bot's HTTP service (applies pending migrations first).
     Serve,
+    /// Readiness from Microsoft Graph: one person's devices and verdicts, or the tenant-wide
+    /// report.
+    Assess {
+        /// One person, by user principal name (or object id).
+        #[arg(
+            long,
+            value_name = "UPN",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        user: Option<String>,
+        /// Everyone, from bulk reads only.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON instead of a table (`--user`) or CSV (`--all` without `--out`).
+        #[arg(long)]
+        json: bool,
+        /// Write the tenant-wide report here; `.csv` or `.json` by the extension.
+        #[arg(long, value_name = "FILE", requires = "all")]
+        out: Option<PathBuf>,
+        /// How many time slices of the sign-in log `--all` reads at once (enough to keep the
+        /// reports budget busy; many more bunch requests and provoke the odd 429).
+        #[arg(long, default_value_t = 16, requires = "all")]
+        slices: usize,
+    },
     /// Print the effective configuration with secrets redacted, or why it is unusable.
     CheckConfig,
     /// Apply pending database migrations and exit.
@@ -157,6 +183,25 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Assess {
+            user,
+            all: _,
+            json,
+            out,
+            slices,
+        } => {
+            if let Some(path) = &out
+                && let Err(e) = crate::assess::OutputFormat::for_path(path)
+            {
+                eprintln!("passkey-pilot: {e}");
+                return ExitCode::from(2);
+            }
+            let mut config = config;
+            if std::env::var_os(format!("{}LOG__LEVEL", config::ENV_PREFIX)).is_none() {
+                config.log.level = "warn".to_owned();
+            }
+            assess(config, user, json, out, slices)
+        }
         Command::Serve => run(config, |config| async move {
             let app = crate::app::Application::build(config).await?;
             tracing::info!(address = %app.local_addr(), "passkey-pilot listening");
@@ -178,6 +223,85 @@ fn write_sample_cards(out: &std::path::Path, lang: &str) -> anyhow::Result<usize
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     Ok(samples.len())
+}
+
+/// `assess`: exit 0 when done, 2 for unusable configuration or arguments, 1 for Graph errors.
+fn assess(
+    config: Config,
+    user: Option<String>,
+    json: bool,
+    out: Option<PathBuf>,
+    slices: usize,
+) -> ExitCode {
+    use crate::assess::{AssessError, Settings};
+    crate::telemetry::init_logging(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("passkey-pilot: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result: Result<(), AssessError> = runtime.block_on(async {
+        let graph = crate::graph::GraphClient::from_config(&config.graph, reqwest::Client::new())?;
+        let settings = Settings::from_config(&config, jiff::Timestamp::now());
+        match user {
+            Some(upn) => {
+                let person = crate::assess::assess_person(&graph, &settings, &upn).await?;
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&person.assessment)
+                            .expect("an assessment serialises")
+                    );
+                } else {
+                    print!("{}", crate::assess::render_person(&person.assessment));
+                }
+            }
+            None => {
+                let progress = progress_bar();
+                let (report, mut summary) =
+                    crate::assess::assess_all(&graph, &settings, slices, &progress).await?;
+                progress.set_message("writing");
+                let written = match &out {
+                    Some(path) => crate::assess::write_report(&report, path),
+                    None => crate::assess::print_report(&report, json),
+                };
+                progress.finish_and_clear();
+                written?;
+                summary.wall = summary.wall.max(progress.elapsed());
+                eprintln!("{summary}");
+            }
+        }
+        Ok(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("passkey-pilot: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal.
+fn progress_bar() -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 fn config_failure(e: &ConfigError) -> ExitCode {

@@ -4,6 +4,7 @@
 //! can start the real service on a random port.
 
 pub mod app;
+pub mod assess;
 pub mod botframework;
 pub mod cards;
 pub mod cli;

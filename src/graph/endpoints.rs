@@ -363,6 +363,26 @@ impl GraphClient {
         }
     }
 
+    /// The Entra devices with these `deviceId`s (what sign-ins carry), e.g. shared devices a
+    /// person signs in on that are registered to someone else. At most 15 ids per call.
+    pub async fn devices_by_device_id(
+        &self,
+        device_ids: &[String],
+    ) -> Result<Vec<Device>, GraphError> {
+        if device_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = device_ids
+            .iter()
+            .map(|d| format!("deviceId eq '{}'", quote(d)))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let target = Target::new(["devices"])
+            .query("$select", DEVICE_SELECT)
+            .query("$filter", filter);
+        self.all(ApiVersion::V1, &target).await
+    }
+
     /// A person's registered devices (cached).
     pub async fn registered_devices(&self, user: &str) -> Result<Arc<Vec<Device>>, GraphError> {
         let target = Target::new(["users", user, "registeredDevices"])
@@ -502,6 +522,20 @@ impl GraphClient {
         let reply = self.send(&call).await?;
         let page: Page<String> = decode(&call.what(), &reply.body)?;
         Ok(page.value)
+    }
+
+    /// A group's members' object ids, page by page (999 a page).
+    pub fn group_member_ids(
+        &self,
+        group_id: &str,
+    ) -> BoxStream<'static, Result<Vec<DirectoryObject>, GraphError>> {
+        let target = Target::new(["groups", group_id, "members"])
+            .query("$select", "id")
+            .query("$top", DIRECTORY_PAGE.to_string());
+        match self.url(ApiVersion::V1, &target) {
+            Ok(url) => self.pages(url),
+            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+        }
     }
 
     /// The groups a person is in, directly or through other groups.

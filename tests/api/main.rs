@@ -1,6 +1,7 @@
 //! The integration tests, as one binary: `cargo test --test api`. The real service runs on a
 //! random port against local fakes; the store suite runs on every backend.
 
+mod assess;
 mod cards;
 mod cli;
 mod databases;

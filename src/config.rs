@@ -36,6 +36,7 @@ pub struct Config {
     pub log: LogConfig,
     pub manifest: ManifestConfig,
     pub readiness: ReadinessConfig,
+    pub test_signin: TestSignInConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,6 +171,34 @@ pub struct ManifestConfig {
     pub privacy_url: String,
     pub terms_url: String,
     pub accent_color: String,
+}
+
+/// The test sign-in app (see `testsignin`). Off while `client_id` is empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSignInConfig {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub redirect_url: String,
+    pub auth_context: String,
+    pub tenant_id: String,
+    pub authority: String,
+    pub scope: String,
+    pub link_ttl_secs: u64,
+}
+
+impl TestSignInConfig {
+    pub fn enabled(&self) -> bool {
+        !self.client_id.is_empty()
+    }
+}
+
+/// Whether `id` names an authentication context (`c1`..`c25`).
+pub fn is_auth_context_id(id: &str) -> bool {
+    id.strip_prefix('c')
+        .filter(|n| !n.starts_with('0'))
+        .and_then(|n| n.parse::<u8>().ok())
+        .is_some_and(|n| (1..=25).contains(&n))
 }
 
 /// Who the rollout targets and the compatibility rules readiness decides by.
@@ -577,6 +606,7 @@ impl Config {
             };
         }
         self.resolve_graph(sources)?;
+        self.resolve_test_signin(sources)?;
         for (key, value) in [
             ("bot.tenant_rps", self.bot.tenant_rps),
             ("bot.conversation_rps", self.bot.conversation_rps),
@@ -729,6 +759,96 @@ impl Config {
             return Err(invalid(
                 "graph.limit_scale",
                 "must be a positive number".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks `[test_signin]` and fills its derived defaults (tenant, authority, redirect URL).
+    fn resolve_test_signin(&mut self, sources: &Sources) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.to_owned(),
+            origin: sources.origin(key),
+            message,
+        };
+        let public_url = self.server.public_url.trim_end_matches('/').to_owned();
+        let tenant = [&self.bot.tenant_id, &self.graph.tenant_id]
+            .into_iter()
+            .find(|t| !t.is_empty())
+            .cloned()
+            .unwrap_or_default();
+        let t = &mut self.test_signin;
+        if !t.enabled() {
+            return Ok(());
+        }
+        t.client_id = TenantId::parse(&t.client_id)
+            .map_err(|_| {
+                invalid(
+                    "test_signin.client_id",
+                    "must be a GUID (the test app's client id)".into(),
+                )
+            })?
+            .to_string();
+        if t.tenant_id.is_empty() {
+            t.tenant_id = tenant;
+        }
+        t.tenant_id = TenantId::parse(&t.tenant_id)
+            .map_err(|_| {
+                invalid(
+                    "test_signin.tenant_id",
+                    "must be a tenant GUID (or set bot.tenant_id / graph.tenant_id)".into(),
+                )
+            })?
+            .to_string();
+        if public_url.is_empty() {
+            return Err(invalid(
+                "server.public_url",
+                "must be set when test_signin.client_id is (the sign-in comes back to it)".into(),
+            ));
+        }
+        if t.redirect_url.is_empty() {
+            t.redirect_url = format!("{public_url}/signin/test/callback");
+        }
+        if !t.redirect_url.starts_with(&format!("{public_url}/"))
+            || !t.redirect_url.ends_with(crate::testsignin::CALLBACK_PATH)
+        {
+            return Err(invalid(
+                "test_signin.redirect_url",
+                format!(
+                    "{:?} must be {public_url}{}",
+                    t.redirect_url,
+                    crate::testsignin::CALLBACK_PATH
+                ),
+            ));
+        }
+        if !t.auth_context.is_empty() && !is_auth_context_id(&t.auth_context) {
+            return Err(invalid(
+                "test_signin.auth_context",
+                format!("{:?} is not an authentication context id (c1..c25)", t.auth_context),
+            ));
+        }
+        if !t.auth_context.is_empty() && t.scope.is_empty() {
+            return Err(invalid(
+                "test_signin.scope",
+                "must name an API scope when test_signin.auth_context is set (acrs is in its access token)".into(),
+            ));
+        }
+        if t.authority.is_empty() {
+            t.authority = format!("https://login.microsoftonline.com/{}/v2.0", t.tenant_id);
+        }
+        t.authority = t.authority.trim_end_matches('/').to_owned();
+        let url = url::Url::parse(&t.authority)
+            .map_err(|e| invalid("test_signin.authority", format!("not a URL: {e}")))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(invalid(
+                "test_signin.authority",
+                "must be an http(s) URL".into(),
+            ));
+        }
+        if t.link_ttl_secs < 60 {
+            return Err(invalid(
+                "test_signin.link_ttl_secs",
+                "must be at least 60".into(),
             ));
         }
         Ok(())

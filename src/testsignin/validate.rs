@@ -168,3 +168,155 @@ impl KindDescription for jsonwebtoken::errors::Error {
         format!("{:?}", self.kind())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const SIGNER: &[u8] = include_bytes!("../../tests/fixtures/keys/channel.pem");
+    const ATTACKER: &[u8] = include_bytes!("../../tests/fixtures/keys/attacker.pem");
+    const JWK: &str = include_str!("../../tests/fixtures/keys/channel.jwk.json");
+    const TENANT: &str = "5f1c0b7e-3c1a-4f8e-9d7a-2b6c8e4f0a11";
+    const CLIENT: &str = "6f1d2c3b-4a59-4e6f-8a7b-0c1d2e3f4a5b";
+    const PERSON: &str = "00000000-0000-4000-8000-000000000001";
+    const ISSUER: &str = "https://login.microsoftonline.com/5f1c0b7e-3c1a-4f8e-9d7a-2b6c8e4f0a11/v2.0";
+
+    fn key() -> DecodingKey {
+        let jwk: Value = serde_json::from_str(JWK).unwrap();
+        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap())
+            .unwrap()
+    }
+
+    fn sign(claims: &Value, pem: &[u8]) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("test".into());
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_pem(pem).unwrap()).unwrap()
+    }
+
+    fn expected() -> Expected<'static> {
+        Expected {
+            issuer: ISSUER,
+            client_id: CLIENT,
+            tenant_id: TENANT,
+            nonce: "nonce-1",
+            person: PERSON,
+        }
+    }
+
+    fn id_claims() -> Value {
+        let now = jiff::Timestamp::now().as_second();
+        json!({
+            "aud": CLIENT, "iss": ISSUER, "iat": now, "nbf": now, "exp": now + 3600,
+            "nonce": "nonce-1", "tid": TENANT, "oid": PERSON, "ver": "2.0",
+        })
+    }
+
+    fn access_claims(acrs: Value) -> Value {
+        let now = jiff::Timestamp::now().as_second();
+        json!({
+            "aud": "api://passkey-pilot", "iss": format!("https://sts.windows.net/{TENANT}/"),
+            "iat": now, "nbf": now, "exp": now + 3600, "tid": TENANT, "oid": PERSON,
+            "acrs": acrs, "ver": "1.0",
+        })
+    }
+
+    fn with(mut claims: Value, key: &str, value: Value) -> Value {
+        claims[key] = value;
+        claims
+    }
+
+    #[test]
+    fn a_valid_id_token_names_the_person() {
+        let token = sign(&id_claims(), SIGNER);
+        assert_eq!(check_id_token(&token, &key(), &expected()), Ok(PERSON.into()));
+    }
+
+    #[test]
+    fn a_wrong_nonce_audience_issuer_or_tenant_is_refused_as_other() {
+        let cases = [
+            with(id_claims(), "nonce", json!("replayed")),
+            with(id_claims(), "aud", json!("another-app")),
+            with(id_claims(), "iss", json!("https://login.microsoftonline.com/other/v2.0")),
+            with(id_claims(), "tid", json!("9b2d4e6f-8a1c-4b3d-9e5f-7a6b8c9d0e12")),
+        ];
+        for claims in cases {
+            let token = sign(&claims, SIGNER);
+            let e = check_id_token(&token, &key(), &expected()).unwrap_err();
+            assert_eq!(e.reason(), FailureReason::Other, "{claims}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_token_signed_by_another_key_or_expired_is_refused() {
+        let forged = sign(&id_claims(), ATTACKER);
+        assert!(matches!(
+            check_id_token(&forged, &key(), &expected()),
+            Err(Invalid::IdToken(_))
+        ));
+        let old = jiff::Timestamp::now().as_second() - 7200;
+        let expired = sign(&with(id_claims(), "exp", json!(old)), SIGNER);
+        assert!(matches!(
+            check_id_token(&expired, &key(), &expected()),
+            Err(Invalid::IdToken(_))
+        ));
+    }
+
+    #[test]
+    fn another_account_is_the_wrong_user() {
+        let other = with(id_claims(), "oid", json!("00000000-0000-4000-8000-000000000002"));
+        let token = sign(&other, SIGNER);
+        assert_eq!(
+            check_id_token(&token, &key(), &expected()).unwrap_err().reason(),
+            FailureReason::WrongUser
+        );
+    }
+
+    #[test]
+    fn the_access_token_must_carry_the_auth_context() {
+        let aud = "api://passkey-pilot";
+        let ok = sign(&access_claims(json!(["c1", "c2"])), SIGNER);
+        assert_eq!(check_access_token(&ok, &key(), aud, &expected(), "c2"), Ok(()));
+        let missing = sign(&access_claims(json!(["c3"])), SIGNER);
+        assert_eq!(
+            check_access_token(&missing, &key(), aud, &expected(), "c1")
+                .unwrap_err()
+                .reason(),
+            FailureReason::AuthContextMissing
+        );
+        let none = sign(&with(access_claims(json!([])), "acrs", Value::Null), SIGNER);
+        assert!(check_access_token(&none, &key(), aud, &expected(), "c1").is_err());
+        let other_api = sign(&with(access_claims(json!(["c1"])), "aud", json!("api://x")), SIGNER);
+        assert_eq!(
+            check_access_token(&other_api, &key(), aud, &expected(), "c1")
+                .unwrap_err()
+                .reason(),
+            FailureReason::Other
+        );
+    }
+
+    #[test]
+    fn entra_errors_map_to_reasons() {
+        let blocked = "AADSTS53003: Access has been blocked by Conditional Access policies.";
+        assert_eq!(
+            reason_for_error("access_denied", blocked),
+            FailureReason::StrengthNotMet
+        );
+        assert_eq!(
+            reason_for_error("access_denied", "AADSTS65004: User declined to consent."),
+            FailureReason::Cancelled
+        );
+        assert_eq!(
+            reason_for_error("invalid_request", "AADSTS90100: bad"),
+            FailureReason::Other
+        );
+    }
+
+    #[test]
+    fn the_scope_resource_is_the_audience() {
+        assert_eq!(scope_resource("api://passkey-pilot/Test.Read"), "api://passkey-pilot");
+        assert_eq!(scope_resource("https://contoso.com/api/x"), "https://contoso.com/api");
+    }
+}

@@ -1166,6 +1166,63 @@ mod tests {
     }
 
     #[test]
+    fn test_signin_is_off_by_default_and_derives_its_authority_and_redirect() {
+        let c = Config::defaults();
+        assert!(!c.test_signin.enabled());
+        assert_eq!(c.test_signin.link_ttl_secs, 600);
+        let (c, _) = load_from(
+            None,
+            env(&[
+                ("PASSKEY_PILOT__SERVER__PUBLIC_URL", "https://bot.example/"),
+                ("PASSKEY_PILOT__BOT__TENANT_ID", "11111111-1111-1111-1111-111111111111"),
+                ("PASSKEY_PILOT__TEST_SIGNIN__CLIENT_ID", "6F1D2C3B-4A59-4E6F-8A7B-0C1D2E3F4A5B"),
+                ("PASSKEY_PILOT__TEST_SIGNIN__AUTH_CONTEXT", "c1"),
+                ("PASSKEY_PILOT__TEST_SIGNIN__SCOPE", "api://passkey-pilot/Test.Read"),
+            ]),
+        )
+        .unwrap();
+        let t = &c.test_signin;
+        assert!(t.enabled());
+        assert_eq!(t.client_id, "6f1d2c3b-4a59-4e6f-8a7b-0c1d2e3f4a5b");
+        assert_eq!(t.tenant_id, "11111111-1111-1111-1111-111111111111");
+        assert_eq!(
+            t.authority,
+            "https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/v2.0"
+        );
+        assert_eq!(t.redirect_url, "https://bot.example/signin/test/callback");
+    }
+
+    #[test]
+    fn bad_test_signin_settings_name_the_key() {
+        let base = [
+            ("PASSKEY_PILOT__SERVER__PUBLIC_URL", "https://bot.example"),
+            ("PASSKEY_PILOT__BOT__TENANT_ID", "11111111-1111-1111-1111-111111111111"),
+            ("PASSKEY_PILOT__TEST_SIGNIN__CLIENT_ID", "6f1d2c3b-4a59-4e6f-8a7b-0c1d2e3f4a5b"),
+        ];
+        let cases = [
+            ("PASSKEY_PILOT__TEST_SIGNIN__AUTH_CONTEXT", "c26", "test_signin.auth_context"),
+            ("PASSKEY_PILOT__TEST_SIGNIN__AUTH_CONTEXT", "c1", "test_signin.scope"),
+            (
+                "PASSKEY_PILOT__TEST_SIGNIN__REDIRECT_URL",
+                "https://evil.example/signin/test/callback",
+                "test_signin.redirect_url",
+            ),
+            ("PASSKEY_PILOT__TEST_SIGNIN__LINK_TTL_SECS", "5", "test_signin.link_ttl_secs"),
+            ("PASSKEY_PILOT__SERVER__PUBLIC_URL", "", "server.public_url"),
+        ];
+        for (var, value, key) in cases {
+            let mut vars = base.to_vec();
+            vars.retain(|(v, _)| *v != var);
+            vars.push((var, value));
+            let err = load_from(None, env(&vars)).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "{var}={value}: {err}");
+        }
+        for (id, ok) in [("c1", true), ("c25", true), ("c0", false), ("c01", false), ("C1", false)] {
+            assert_eq!(is_auth_context_id(id), ok, "{id}");
+        }
+    }
+
+    #[test]
     fn a_toml_syntax_error_names_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");

@@ -824,7 +824,10 @@ impl Config {
         if !t.auth_context.is_empty() && !is_auth_context_id(&t.auth_context) {
             return Err(invalid(
                 "test_signin.auth_context",
-                format!("{:?} is not an authentication context id (c1..c25)", t.auth_context),
+                format!(
+                    "{:?} is not an authentication context id (c1..c25)",
+                    t.auth_context
+                ),
             ));
         }
         if !t.auth_context.is_empty() && t.scope.is_empty() {
@@ -1174,10 +1177,19 @@ mod tests {
             None,
             env(&[
                 ("PASSKEY_PILOT__SERVER__PUBLIC_URL", "https://bot.example/"),
-                ("PASSKEY_PILOT__BOT__TENANT_ID", "11111111-1111-1111-1111-111111111111"),
-                ("PASSKEY_PILOT__TEST_SIGNIN__CLIENT_ID", "6F1D2C3B-4A59-4E6F-8A7B-0C1D2E3F4A5B"),
+                (
+                    "PASSKEY_PILOT__BOT__TENANT_ID",
+                    "11111111-1111-1111-1111-111111111111",
+                ),
+                (
+                    "PASSKEY_PILOT__TEST_SIGNIN__CLIENT_ID",
+                    "6F1D2C3B-4A59-4E6F-8A7B-0C1D2E3F4A5B",
+                ),
                 ("PASSKEY_PILOT__TEST_SIGNIN__AUTH_CONTEXT", "c1"),
-                ("PASSKEY_PILOT__TEST_SIGNIN__SCOPE", "api://passkey-pilot/Test.Read"),
+                (
+                    "PASSKEY_PILOT__TEST_SIGNIN__SCOPE",
+                    "api://passkey-pilot/Test.Read",
+                ),
             ]),
         )
         .unwrap();
@@ -1196,18 +1208,36 @@ mod tests {
     fn bad_test_signin_settings_name_the_key() {
         let base = [
             ("PASSKEY_PILOT__SERVER__PUBLIC_URL", "https://bot.example"),
-            ("PASSKEY_PILOT__BOT__TENANT_ID", "11111111-1111-1111-1111-111111111111"),
-            ("PASSKEY_PILOT__TEST_SIGNIN__CLIENT_ID", "6f1d2c3b-4a59-4e6f-8a7b-0c1d2e3f4a5b"),
+            (
+                "PASSKEY_PILOT__BOT__TENANT_ID",
+                "11111111-1111-1111-1111-111111111111",
+            ),
+            (
+                "PASSKEY_PILOT__TEST_SIGNIN__CLIENT_ID",
+                "6f1d2c3b-4a59-4e6f-8a7b-0c1d2e3f4a5b",
+            ),
         ];
         let cases = [
-            ("PASSKEY_PILOT__TEST_SIGNIN__AUTH_CONTEXT", "c26", "test_signin.auth_context"),
-            ("PASSKEY_PILOT__TEST_SIGNIN__AUTH_CONTEXT", "c1", "test_signin.scope"),
+            (
+                "PASSKEY_PILOT__TEST_SIGNIN__AUTH_CONTEXT",
+                "c26",
+                "test_signin.auth_context",
+            ),
+            (
+                "PASSKEY_PILOT__TEST_SIGNIN__AUTH_CONTEXT",
+                "c1",
+                "test_signin.scope",
+            ),
             (
                 "PASSKEY_PILOT__TEST_SIGNIN__REDIRECT_URL",
                 "https://evil.example/signin/test/callback",
                 "test_signin.redirect_url",
             ),
-            ("PASSKEY_PILOT__TEST_SIGNIN__LINK_TTL_SECS", "5", "test_signin.link_ttl_secs"),
+            (
+                "PASSKEY_PILOT__TEST_SIGNIN__LINK_TTL_SECS",
+                "5",
+                "test_signin.link_ttl_secs",
+            ),
             ("PASSKEY_PILOT__SERVER__PUBLIC_URL", "", "server.public_url"),
         ];
         for (var, value, key) in cases {
@@ -1217,7 +1247,13 @@ mod tests {
             let err = load_from(None, env(&vars)).unwrap_err().to_string();
             assert!(err.contains(&format!("`{key}`")), "{var}={value}: {err}");
         }
-        for (id, ok) in [("c1", true), ("c25", true), ("c0", false), ("c01", false), ("C1", false)] {
+        for (id, ok) in [
+            ("c1", true),
+            ("c25", true),
+            ("c0", false),
+            ("c01", false),
+            ("C1", false),
+        ] {
             assert_eq!(is_auth_context_id(id), ok, "{id}");
         }
     }

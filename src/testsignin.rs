@@ -145,6 +145,42 @@ impl TestSignInSink for MemorySink {
     }
 }
 
+/// A sink that records each result in the event log (`test_signin.result`), for the audit
+/// trail; the engine's sink feeds the journey instead.
+pub struct EventLogSink {
+    store: Arc<dyn Store>,
+}
+
+impl EventLogSink {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        EventLogSink { store }
+    }
+}
+
+#[async_trait]
+impl TestSignInSink for EventLogSink {
+    async fn deliver(&self, delivery: TestDelivery) -> Result<(), DeliveryError> {
+        let result = match delivery.outcome {
+            TestOutcome::Passed => "passed",
+            TestOutcome::Failed(reason) => reason.key(),
+        };
+        self.store
+            .append_event(&crate::store::NewEvent {
+                at: Timestamp::now(),
+                tenant_id: delivery.tenant_id,
+                aad_object_id: Some(delivery.aad_object_id),
+                kind: "test_signin.result".to_owned(),
+                data: serde_json::json!({
+                    "result": result,
+                    "conversationId": delivery.conversation_id.as_str(),
+                }),
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| DeliveryError(e.to_string()))
+    }
+}
+
 /// Errors of the test sign-in, for the log.
 #[derive(Debug, thiserror::Error)]
 pub enum TestSignInError {
@@ -261,7 +297,11 @@ impl TestSignIn {
             Ok(m) => m.clone(),
             Err(e) => {
                 tracing::error!(error = %e, "test sign-in cannot start");
-                return self.page(lang, StatusCode::SERVICE_UNAVAILABLE, PageResult::Unavailable);
+                return self.page(
+                    lang,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    PageResult::Unavailable,
+                );
             }
         };
         let state = random_token(32);
@@ -282,7 +322,11 @@ impl TestSignIn {
             Ok(claim) => claim,
             Err(e) => {
                 tracing::error!(error = %e, "test sign-in: store");
-                return self.page(lang, StatusCode::SERVICE_UNAVAILABLE, PageResult::Unavailable);
+                return self.page(
+                    lang,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    PageResult::Unavailable,
+                );
             }
         };
         let attempt = match claim {
@@ -292,10 +336,14 @@ impl TestSignIn {
                 return self.page(lang, StatusCode::NOT_FOUND, PageResult::Unknown);
             }
             AttemptClaim::Expired(attempt) => {
-                return self.refuse_link(&attempt, FailureReason::Expired, lang).await;
+                return self
+                    .refuse_link(&attempt, FailureReason::Expired, lang)
+                    .await;
             }
             AttemptClaim::AlreadyUsed(attempt) => {
-                return self.refuse_link(&attempt, FailureReason::AlreadyUsed, lang).await;
+                return self
+                    .refuse_link(&attempt, FailureReason::AlreadyUsed, lang)
+                    .await;
             }
         };
         let mut scope = "openid profile".to_owned();
@@ -305,7 +353,11 @@ impl TestSignIn {
         }
         let Ok(mut url) = url::Url::parse(&metadata.authorization_endpoint) else {
             tracing::error!("the authority's authorization_endpoint is not a URL");
-            return self.page(lang, StatusCode::SERVICE_UNAVAILABLE, PageResult::Unavailable);
+            return self.page(
+                lang,
+                StatusCode::SERVICE_UNAVAILABLE,
+                PageResult::Unavailable,
+            );
         };
         let challenge = URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()));
         {
@@ -331,7 +383,8 @@ impl TestSignIn {
             }
         }
         tracing::info!(person = %attempt.aad_object_id, "test sign-in started");
-        let mut response = (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response();
+        let mut response =
+            (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response();
         private(response.headers_mut());
         response
     }
@@ -355,11 +408,19 @@ impl TestSignIn {
             tracing::warn!("test sign-in callback without state");
             return self.page(lang, StatusCode::BAD_REQUEST, PageResult::Unknown);
         };
-        let claim = match self.store.finish_test_attempt(&sha256_hex(state), now).await {
+        let claim = match self
+            .store
+            .finish_test_attempt(&sha256_hex(state), now)
+            .await
+        {
             Ok(claim) => claim,
             Err(e) => {
                 tracing::error!(error = %e, "test sign-in: store");
-                return self.page(lang, StatusCode::SERVICE_UNAVAILABLE, PageResult::Unavailable);
+                return self.page(
+                    lang,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    PageResult::Unavailable,
+                );
             }
         };
         let attempt = match claim {
@@ -396,7 +457,12 @@ impl TestSignIn {
         if let Some(error) = query.error.as_deref() {
             let description = query.error_description.as_deref().unwrap_or_default();
             let reason = validate::reason_for_error(error, description);
-            tracing::info!(error, aadsts = aadsts(description), reason = reason.key(), "test sign-in: Entra refused");
+            tracing::info!(
+                error,
+                aadsts = aadsts(description),
+                reason = reason.key(),
+                "test sign-in: Entra refused"
+            );
             return Err(reason);
         }
         let Some(code) = query.code.as_deref().filter(|c| !c.is_empty()) else {
@@ -634,7 +700,10 @@ fn language(locales: &Locales, headers: &HeaderMap) -> &'static str {
 /// Pages and redirects carry codes or secrets in URLs: never cached, never sent as referrer.
 fn private(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
 }
 
 /// What the page tells the person.

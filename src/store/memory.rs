@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Mutex;
 
+use super::{AttemptClaim, FlowSecrets, NewTestAttempt, TestAttempt, TestFlow};
 use super::{
     Claim, ConversationRef, Effect, EffectCounts, EffectLease, EffectStatus, Event, Inbound,
     NewEffect, NewEvent, SaveOutcome, StepWrite, Store, StoreError, StoredJourney, lease_until_ms,
     stored_error, timestamp_from_ms,
 };
-use super::{AttemptClaim, FlowSecrets, NewTestAttempt, TestAttempt, TestFlow};
 use crate::ids::{AadObjectId, TenantId};
 
 #[derive(Default)]

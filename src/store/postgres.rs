@@ -12,14 +12,14 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgPool};
 
+use super::test_attempts::{ATTEMPT_COLUMNS, AttemptColumns, Step, attempt_from_columns, refused};
+use super::{AttemptClaim, NewTestAttempt, TestFlow};
 use super::{
     Claim, ConversationRef, EFFECT_COLUMNS, Effect, EffectColumns, EffectCounts, EffectLease,
     EffectStatus, Event, Inbound, NewEffect, NewEvent, RefColumns, SaveOutcome, StepWrite, Store,
     StoreError, StoredJourney, conversation_ref_from_columns, effect_from_columns, lease_until_ms,
     stored_error, timestamp_from_ms,
 };
-use super::test_attempts::{ATTEMPT_COLUMNS, AttemptColumns, Step, attempt_from_columns, refused};
-use super::{AttemptClaim, NewTestAttempt, TestFlow};
 use crate::ids::{AadObjectId, TenantId};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -515,9 +515,12 @@ impl Store for PostgresStore {
             .fetch_optional(&self.pool)
             .await?;
         if let Some(row) = claimed {
-            return Ok(AttemptClaim::Claimed(attempt_from_columns(row, Step::Start)?.0));
+            return Ok(AttemptClaim::Claimed(
+                attempt_from_columns(row, Step::Start)?.0,
+            ));
         }
-        let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM test_signin_attempts WHERE token_hash = $1");
+        let sql =
+            format!("SELECT {ATTEMPT_COLUMNS} FROM test_signin_attempts WHERE token_hash = $1");
         let row: Option<AttemptColumns> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(token_hash)
             .fetch_optional(&self.pool)
@@ -541,9 +544,12 @@ impl Store for PostgresStore {
             .fetch_optional(&self.pool)
             .await?;
         if let Some(row) = claimed {
-            return Ok(AttemptClaim::Claimed(attempt_from_columns(row, Step::Finish)?.0));
+            return Ok(AttemptClaim::Claimed(
+                attempt_from_columns(row, Step::Finish)?.0,
+            ));
         }
-        let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM test_signin_attempts WHERE state_hash = $1");
+        let sql =
+            format!("SELECT {ATTEMPT_COLUMNS} FROM test_signin_attempts WHERE state_hash = $1");
         let row: Option<AttemptColumns> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(state_hash)
             .fetch_optional(&self.pool)

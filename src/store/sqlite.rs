@@ -20,14 +20,14 @@ use sqlx::sqlite::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use super::test_attempts::{ATTEMPT_COLUMNS, AttemptColumns, Step, attempt_from_columns, refused};
+use super::{AttemptClaim, NewTestAttempt, TestFlow};
 use super::{
     Claim, ConversationRef, EFFECT_COLUMNS, Effect, EffectColumns, EffectCounts, EffectLease,
     EffectStatus, Event, Inbound, NewEffect, NewEvent, RefColumns, SaveOutcome, StepWrite, Store,
     StoreError, StoredJourney, conversation_ref_from_columns, effect_from_columns, lease_until_ms,
     stored_error, timestamp_from_ms,
 };
-use super::test_attempts::{ATTEMPT_COLUMNS, AttemptColumns, Step, attempt_from_columns, refused};
-use super::{AttemptClaim, NewTestAttempt, TestFlow};
 use crate::ids::{AadObjectId, TenantId};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -741,9 +741,12 @@ impl Store for SqliteStore {
             .fetch_optional(&self.writer)
             .await?;
         if let Some(row) = claimed {
-            return Ok(AttemptClaim::Claimed(attempt_from_columns(row, Step::Start)?.0));
+            return Ok(AttemptClaim::Claimed(
+                attempt_from_columns(row, Step::Start)?.0,
+            ));
         }
-        let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM test_signin_attempts WHERE token_hash = ?1");
+        let sql =
+            format!("SELECT {ATTEMPT_COLUMNS} FROM test_signin_attempts WHERE token_hash = ?1");
         let row: Option<AttemptColumns> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(token_hash)
             .fetch_optional(&self.writer)
@@ -767,9 +770,12 @@ impl Store for SqliteStore {
             .fetch_optional(&self.writer)
             .await?;
         if let Some(row) = claimed {
-            return Ok(AttemptClaim::Claimed(attempt_from_columns(row, Step::Finish)?.0));
+            return Ok(AttemptClaim::Claimed(
+                attempt_from_columns(row, Step::Finish)?.0,
+            ));
         }
-        let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM test_signin_attempts WHERE state_hash = ?1");
+        let sql =
+            format!("SELECT {ATTEMPT_COLUMNS} FROM test_signin_attempts WHERE state_hash = ?1");
         let row: Option<AttemptColumns> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(state_hash)
             .fetch_optional(&self.writer)

@@ -120,8 +120,18 @@ pub(super) fn attempt_from_columns(
     row: AttemptColumns,
     step: Step,
 ) -> Result<(TestAttempt, bool), StoreError> {
-    let (tenant, oid, conversation, login_hint, created, expires, started, nonce, verifier, finished) =
-        row;
+    let (
+        tenant,
+        oid,
+        conversation,
+        login_hint,
+        created,
+        expires,
+        started,
+        nonce,
+        verifier,
+        finished,
+    ) = row;
     let corrupt = |what: &str, e: &dyn fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
     let attempt = TestAttempt {
         tenant_id: TenantId::parse(&tenant).map_err(|e| corrupt("tenant id", &e))?,

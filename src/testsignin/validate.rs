@@ -140,7 +140,9 @@ pub fn check_access_token(
 
 /// The resource (audience) part of an API scope: `api://bot/Test.Read` → `api://bot`.
 pub fn scope_resource(scope: &str) -> &str {
-    scope.rsplit_once('/').map_or(scope, |(resource, _)| resource)
+    scope
+        .rsplit_once('/')
+        .map_or(scope, |(resource, _)| resource)
 }
 
 /// What an `error` / `error_description` pair on the redirect URI means for the person.
@@ -182,7 +184,8 @@ mod tests {
     const TENANT: &str = "5f1c0b7e-3c1a-4f8e-9d7a-2b6c8e4f0a11";
     const CLIENT: &str = "6f1d2c3b-4a59-4e6f-8a7b-0c1d2e3f4a5b";
     const PERSON: &str = "00000000-0000-4000-8000-000000000001";
-    const ISSUER: &str = "https://login.microsoftonline.com/5f1c0b7e-3c1a-4f8e-9d7a-2b6c8e4f0a11/v2.0";
+    const ISSUER: &str =
+        "https://login.microsoftonline.com/5f1c0b7e-3c1a-4f8e-9d7a-2b6c8e4f0a11/v2.0";
 
     fn key() -> DecodingKey {
         let jwk: Value = serde_json::from_str(JWK).unwrap();
@@ -231,7 +234,10 @@ mod tests {
     #[test]
     fn a_valid_id_token_names_the_person() {
         let token = sign(&id_claims(), SIGNER);
-        assert_eq!(check_id_token(&token, &key(), &expected()), Ok(PERSON.into()));
+        assert_eq!(
+            check_id_token(&token, &key(), &expected()),
+            Ok(PERSON.into())
+        );
     }
 
     #[test]
@@ -239,8 +245,16 @@ mod tests {
         let cases = [
             with(id_claims(), "nonce", json!("replayed")),
             with(id_claims(), "aud", json!("another-app")),
-            with(id_claims(), "iss", json!("https://login.microsoftonline.com/other/v2.0")),
-            with(id_claims(), "tid", json!("9b2d4e6f-8a1c-4b3d-9e5f-7a6b8c9d0e12")),
+            with(
+                id_claims(),
+                "iss",
+                json!("https://login.microsoftonline.com/other/v2.0"),
+            ),
+            with(
+                id_claims(),
+                "tid",
+                json!("9b2d4e6f-8a1c-4b3d-9e5f-7a6b8c9d0e12"),
+            ),
         ];
         for claims in cases {
             let token = sign(&claims, SIGNER);
@@ -266,10 +280,16 @@ mod tests {
 
     #[test]
     fn another_account_is_the_wrong_user() {
-        let other = with(id_claims(), "oid", json!("00000000-0000-4000-8000-000000000002"));
+        let other = with(
+            id_claims(),
+            "oid",
+            json!("00000000-0000-4000-8000-000000000002"),
+        );
         let token = sign(&other, SIGNER);
         assert_eq!(
-            check_id_token(&token, &key(), &expected()).unwrap_err().reason(),
+            check_id_token(&token, &key(), &expected())
+                .unwrap_err()
+                .reason(),
             FailureReason::WrongUser
         );
     }
@@ -278,7 +298,10 @@ mod tests {
     fn the_access_token_must_carry_the_auth_context() {
         let aud = "api://passkey-pilot";
         let ok = sign(&access_claims(json!(["c1", "c2"])), SIGNER);
-        assert_eq!(check_access_token(&ok, &key(), aud, &expected(), "c2"), Ok(()));
+        assert_eq!(
+            check_access_token(&ok, &key(), aud, &expected(), "c2"),
+            Ok(())
+        );
         let missing = sign(&access_claims(json!(["c3"])), SIGNER);
         assert_eq!(
             check_access_token(&missing, &key(), aud, &expected(), "c1")
@@ -288,7 +311,10 @@ mod tests {
         );
         let none = sign(&with(access_claims(json!([])), "acrs", Value::Null), SIGNER);
         assert!(check_access_token(&none, &key(), aud, &expected(), "c1").is_err());
-        let other_api = sign(&with(access_claims(json!(["c1"])), "aud", json!("api://x")), SIGNER);
+        let other_api = sign(
+            &with(access_claims(json!(["c1"])), "aud", json!("api://x")),
+            SIGNER,
+        );
         assert_eq!(
             check_access_token(&other_api, &key(), aud, &expected(), "c1")
                 .unwrap_err()
@@ -316,7 +342,13 @@ mod tests {
 
     #[test]
     fn the_scope_resource_is_the_audience() {
-        assert_eq!(scope_resource("api://passkey-pilot/Test.Read"), "api://passkey-pilot");
-        assert_eq!(scope_resource("https://contoso.com/api/x"), "https://contoso.com/api");
+        assert_eq!(
+            scope_resource("api://passkey-pilot/Test.Read"),
+            "api://passkey-pilot"
+        );
+        assert_eq!(
+            scope_resource("https://contoso.com/api/x"),
+            "https://contoso.com/api"
+        );
     }
 }

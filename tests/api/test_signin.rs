@@ -298,7 +298,10 @@ async fn a_missing_auth_context_in_the_access_token_fails_the_test() {
     let authorize = t.open_link(&t.link_for(person).await).await;
     let back = t.sign_in(&authorize, person, &option).await;
     let (_, html) = t.page(&back, "en").await;
-    assert!(html.contains("did not meet the passkey requirement"), "{html}");
+    assert!(
+        html.contains("did not meet the passkey requirement"),
+        "{html}"
+    );
     t.expect_one(
         person,
         TestOutcome::Failed(FailureReason::AuthContextMissing),
@@ -331,7 +334,10 @@ async fn a_push_only_person_fails_with_strength_not_met_told_in_german() {
     let (status, html) = t.page(&back, "de-DE,de;q=0.9,en;q=0.5").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<html lang=\"de\">"), "{html}");
-    assert!(html.contains("Die Testanmeldung hat nicht geklappt"), "{html}");
+    assert!(
+        html.contains("Die Testanmeldung hat nicht geklappt"),
+        "{html}"
+    );
     assert!(html.contains("kein Passkey"), "{html}");
     assert!(!html.contains("AADSTS"), "{html}");
     t.expect_one(person, TestOutcome::Failed(FailureReason::StrengthNotMet));
@@ -397,7 +403,11 @@ async fn a_tampered_state_is_refused_without_delivering_anything() {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            let v = if k == "state" { format!("{v}x") } else { v.into_owned() };
+            let v = if k == "state" {
+                format!("{v}x")
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), v)
         })
         .collect();
@@ -424,4 +434,84 @@ async fn an_unknown_link_is_refused_without_delivering_anything() {
     let (status, _) = t.page(&forged, "en").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(t.delivered().is_empty());
+}
+
+/// The real service (`Application`) with `[test_signin]` configured: its router serves the
+/// test sign-in, and without an engine sink the result lands in the event log.
+#[tokio::test]
+async fn the_service_serves_the_test_sign_in_and_logs_the_result() {
+    const PUBLIC: &str = "https://bot.example";
+    let t = setup(WITH_C1).await;
+    t.sim
+        .register_test_signin_app(
+            CLIENT_ID,
+            Some(CLIENT_SECRET),
+            &[&format!("{PUBLIC}/signin/test/callback")],
+            &["c1"],
+        )
+        .unwrap();
+    let mut config = crate::helpers::test_config("127.0.0.1:9".parse().unwrap(), "memory://");
+    config.server.public_url = PUBLIC.to_owned();
+    config.test_signin = TestSignInConfig {
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: Secret::new(CLIENT_SECRET),
+        redirect_url: format!("{PUBLIC}/signin/test/callback"),
+        auth_context: "c1".to_owned(),
+        tenant_id: t.sim.tenant_id().to_owned(),
+        authority: format!("{}/{}/v2.0", t.sim.base_url(), t.sim.tenant_id()),
+        scope: SCOPE.to_owned(),
+        link_ttl_secs: 600,
+    };
+    let store = store::open("memory://").await.unwrap();
+    let app = passkey_pilot::app::Application::build_with_store(config.clone(), store.clone())
+        .await
+        .unwrap();
+    let bot = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    // The browser reaches the public URL through a reverse proxy: here, straight to the bot.
+    let via_proxy = |url: &str| url.replace(PUBLIC, &bot);
+
+    let (status, html) = t
+        .page(&format!("{bot}/signin/test/start?t=nope"), "en")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("This link does not work"), "{html}");
+
+    let (person, option) = t.person(0, working_passkey);
+    let (oid, conversation) = t.ids(person);
+    let links = TestSignIn::new(
+        config.test_signin.clone(),
+        PUBLIC,
+        store.clone(),
+        Arc::new(MemorySink::default()),
+        Arc::new(Locales::load().unwrap()),
+        reqwest::Client::new(),
+        passkey_pilot::testsignin::system_clock(),
+    );
+    let link = links
+        .test_url(
+            &t.tenant,
+            &oid,
+            &conversation,
+            Some(&person.user_principal_name),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        link.starts_with(&format!("{PUBLIC}/signin/test/start?t=")),
+        "{link}"
+    );
+    let authorize = t.open_link(&via_proxy(&link)).await;
+    let back = t.sign_in(&authorize, person, &option).await;
+    let (status, html) = t.page(&via_proxy(&back), "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Your passkey works"), "{html}");
+    let events = store.events_for(&t.tenant, &oid, 10).await.unwrap();
+    let result = events
+        .iter()
+        .find(|e| e.event.kind == "test_signin.result")
+        .expect("the result is in the event log");
+    assert_eq!(result.event.data["result"], "passed");
+    assert_eq!(result.event.data["conversationId"], conversation.as_str());
 }

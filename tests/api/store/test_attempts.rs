@@ -53,7 +53,10 @@ pub async fn a_test_link_starts_one_sign_in_and_keeps_its_person_and_secrets(
     );
     assert_eq!(started.aad_object_id, person(1));
     assert_eq!(started.conversation_id, conversation(1));
-    assert_eq!(started.login_hint.as_deref(), Some("person1@contoso.example"));
+    assert_eq!(
+        started.login_hint.as_deref(),
+        Some("person1@contoso.example")
+    );
     assert_eq!(started.flow, Some(flow("s1", 1_000).secrets));
     assert_eq!(started.expires_at, at(1_000) + TTL);
 
@@ -108,11 +111,17 @@ pub async fn an_expired_test_link_or_flow_cannot_be_used(store: Arc<dyn Store>) 
     );
     let flow_deadline = at(60_000) + TTL;
     assert!(matches!(
-        store.finish_test_attempt("s2", flow_deadline).await.unwrap(),
+        store
+            .finish_test_attempt("s2", flow_deadline)
+            .await
+            .unwrap(),
         AttemptClaim::Expired(_)
     ));
     assert_eq!(
-        store.purge_test_attempts(flow_deadline + TTL).await.unwrap(),
+        store
+            .purge_test_attempts(flow_deadline + TTL)
+            .await
+            .unwrap(),
         2
     );
     assert_eq!(
@@ -121,9 +130,7 @@ pub async fn an_expired_test_link_or_flow_cannot_be_used(store: Arc<dyn Store>) 
     );
 }
 
-pub async fn concurrent_starts_and_finishes_of_one_attempt_have_one_winner(
-    store: Arc<dyn Store>,
-) {
+pub async fn concurrent_starts_and_finishes_of_one_attempt_have_one_winner(store: Arc<dyn Store>) {
     store.insert_test_attempt(&link(1, "t1")).await.unwrap();
     let mut starts = Vec::new();
     for i in 0..8 {

@@ -515,3 +515,62 @@ async fn the_service_serves_the_test_sign_in_and_logs_the_result() {
     assert_eq!(result.event.data["result"], "passed");
     assert_eq!(result.event.data["conversationId"], conversation.as_str());
 }
+
+/// Collects the log lines written while it is the thread's default subscriber.
+#[derive(Clone, Default)]
+struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// A current-thread runtime: the bot's tasks run on this thread, under the capturing subscriber.
+#[tokio::test(flavor = "current_thread")]
+async fn codes_states_nonces_links_and_the_secret_never_reach_the_log() {
+    let capture = LogCapture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("passkey_pilot::testsignin=trace,passkey_pilot::botframework=trace")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let t = setup(WITH_C1).await;
+    let (person, option) = t.person(0, working_passkey);
+    let link = t.link_for(person).await;
+    let authorize = t.open_link(&link).await;
+    let back = t.sign_in(&authorize, person, &option).await;
+    let (status, _) = t.page(&back, "en").await;
+    assert_eq!(status, StatusCode::OK);
+    let (pushed, push) = t.person(0, push_only);
+    let authorize_push = t.open_link(&t.link_for(pushed).await).await;
+    t.page(&t.sign_in(&authorize_push, pushed, &push).await, "en")
+        .await;
+
+    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("test sign-in result"), "{log}");
+    assert!(
+        log.contains("AADSTS53003"),
+        "the Entra code is logged: {log}"
+    );
+    let token = link.split("t=").nth(1).unwrap();
+    let q = query_of(&authorize);
+    let back_q = query_of(&back);
+    for secret in [
+        token,
+        q["state"].as_str(),
+        q["nonce"].as_str(),
+        q["code_challenge"].as_str(),
+        back_q["code"].as_str(),
+        CLIENT_SECRET,
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}

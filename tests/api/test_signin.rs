@@ -24,7 +24,12 @@ const CLIENT_ID: &str = "6f1d2c3b-4a59-4e6f-8a7b-0c1d2e3f4a5b";
 const CLIENT_SECRET: &str = "sim-only-test-signin-secret";
 const SCOPE: &str = "api://passkey-pilot/Test.Read";
 
+/// The tests of this module run one at a time: the log test needs the test sign-in's log
+/// callsites hit by no other thread while it captures (tracing caches their interest).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct Setup {
+    _serial: tokio::sync::MutexGuard<'static, ()>,
     sim: Simulator,
     pop: Arc<Population>,
     service: Arc<TestSignIn>,
@@ -47,6 +52,10 @@ const WITH_C1: Options = Options {
 };
 
 async fn setup(options: Options) -> Setup {
+    setup_with(options, SERIAL.lock().await).await
+}
+
+async fn setup_with(options: Options, serial: tokio::sync::MutexGuard<'static, ()>) -> Setup {
     let pop = Arc::new(Population::generate(300, 7, Timestamp::now()));
     let sim = Simulator::start(SimulatorOptions {
         population: Some(pop.clone()),
@@ -96,6 +105,7 @@ async fn setup(options: Options) -> Setup {
         .unwrap();
     let tenant = TenantId::parse(sim.tenant_id()).unwrap();
     Setup {
+        _serial: serial,
         sim,
         pop,
         service,
@@ -533,16 +543,20 @@ impl std::io::Write for LogCapture {
 // A current-thread runtime: the bot's tasks run on this thread, under the capturing subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn codes_states_nonces_links_and_the_secret_never_reach_the_log() {
+    let serial = SERIAL.lock().await;
     let capture = LogCapture::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("passkey_pilot::testsignin=trace,passkey_pilot::botframework=trace")
+        .with_env_filter("passkey_pilot::testsignin=trace")
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites other tests' threads hit first may hold an interest computed without this
+    // subscriber; recompute it now that the subscriber exists.
+    tracing::callsite::rebuild_interest_cache();
 
-    let t = setup(WITH_C1).await;
+    let t = setup_with(WITH_C1, serial).await;
     let (person, option) = t.person(0, working_passkey);
     let link = t.link_for(person).await;
     let authorize = t.open_link(&link).await;

@@ -19,6 +19,7 @@ use crate::engine::Engine;
 use crate::http::{AppState, router};
 use crate::i18n::Locales;
 use crate::store::{self, Store};
+use crate::testsignin::{EventLogSink, TestSignIn, system_clock};
 
 /// How often expired activity claims are purged.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
@@ -73,6 +74,19 @@ impl Application {
             tracing::warn!("bot.allow_http_service_url is on: for local simulation only");
         }
         let http = crate::botframework::connector::http_client()?;
+        let test_signin = if config.test_signin.enabled() {
+            Some(Arc::new(TestSignIn::new(
+                config.test_signin.clone(),
+                &config.server.public_url,
+                store.clone(),
+                Arc::new(EventLogSink::new(store.clone())),
+                Arc::new(Locales::load()?),
+                http.clone(),
+                system_clock(),
+            )))
+        } else {
+            None
+        };
         let keys = Arc::new(KeyStore::new(
             config.bot.openid_metadata_url.clone(),
             http.clone(),
@@ -115,6 +129,7 @@ impl Application {
                 .collect::<HashSet<_>>(),
             max_body_bytes: config.server.max_body_bytes,
             allow_anonymous: config.dev.allow_anonymous,
+            test_signin,
         });
         let listener = TcpListener::bind(config.server.bind)
             .await
@@ -202,6 +217,10 @@ async fn purge_activities(store: Arc<dyn Store>) {
             Ok(n) if n > 0 => tracing::debug!(purged = n, "purged expired activity ids"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not purge expired activity ids"),
+        }
+        let day_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+        if let Err(e) = store.purge_test_attempts(day_ago).await {
+            tracing::warn!(error = %e, "could not purge old test sign-in attempts");
         }
     }
 }

@@ -36,6 +36,7 @@ pub struct Config {
     pub log: LogConfig,
     pub manifest: ManifestConfig,
     pub readiness: ReadinessConfig,
+    pub test_signin: TestSignInConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,6 +171,34 @@ pub struct ManifestConfig {
     pub privacy_url: String,
     pub terms_url: String,
     pub accent_color: String,
+}
+
+/// The test sign-in app (see `testsignin`). Off while `client_id` is empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSignInConfig {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub redirect_url: String,
+    pub auth_context: String,
+    pub tenant_id: String,
+    pub authority: String,
+    pub scope: String,
+    pub link_ttl_secs: u64,
+}
+
+impl TestSignInConfig {
+    pub fn enabled(&self) -> bool {
+        !self.client_id.is_empty()
+    }
+}
+
+/// Whether `id` names an authentication context (`c1`..`c25`).
+pub fn is_auth_context_id(id: &str) -> bool {
+    id.strip_prefix('c')
+        .filter(|n| !n.starts_with('0'))
+        .and_then(|n| n.parse::<u8>().ok())
+        .is_some_and(|n| (1..=25).contains(&n))
 }
 
 /// Who the rollout targets and the compatibility rules readiness decides by.
@@ -577,6 +606,7 @@ impl Config {
             };
         }
         self.resolve_graph(sources)?;
+        self.resolve_test_signin(sources)?;
         for (key, value) in [
             ("bot.tenant_rps", self.bot.tenant_rps),
             ("bot.conversation_rps", self.bot.conversation_rps),
@@ -729,6 +759,99 @@ impl Config {
             return Err(invalid(
                 "graph.limit_scale",
                 "must be a positive number".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks `[test_signin]` and fills its derived defaults (tenant, authority, redirect URL).
+    fn resolve_test_signin(&mut self, sources: &Sources) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.to_owned(),
+            origin: sources.origin(key),
+            message,
+        };
+        let public_url = self.server.public_url.trim_end_matches('/').to_owned();
+        let tenant = [&self.bot.tenant_id, &self.graph.tenant_id]
+            .into_iter()
+            .find(|t| !t.is_empty())
+            .cloned()
+            .unwrap_or_default();
+        let t = &mut self.test_signin;
+        if !t.enabled() {
+            return Ok(());
+        }
+        t.client_id = TenantId::parse(&t.client_id)
+            .map_err(|_| {
+                invalid(
+                    "test_signin.client_id",
+                    "must be a GUID (the test app's client id)".into(),
+                )
+            })?
+            .to_string();
+        if t.tenant_id.is_empty() {
+            t.tenant_id = tenant;
+        }
+        t.tenant_id = TenantId::parse(&t.tenant_id)
+            .map_err(|_| {
+                invalid(
+                    "test_signin.tenant_id",
+                    "must be a tenant GUID (or set bot.tenant_id / graph.tenant_id)".into(),
+                )
+            })?
+            .to_string();
+        if public_url.is_empty() {
+            return Err(invalid(
+                "server.public_url",
+                "must be set when test_signin.client_id is (the sign-in comes back to it)".into(),
+            ));
+        }
+        if t.redirect_url.is_empty() {
+            t.redirect_url = format!("{public_url}/signin/test/callback");
+        }
+        if !t.redirect_url.starts_with(&format!("{public_url}/"))
+            || !t.redirect_url.ends_with(crate::testsignin::CALLBACK_PATH)
+        {
+            return Err(invalid(
+                "test_signin.redirect_url",
+                format!(
+                    "{:?} must be {public_url}{}",
+                    t.redirect_url,
+                    crate::testsignin::CALLBACK_PATH
+                ),
+            ));
+        }
+        if !t.auth_context.is_empty() && !is_auth_context_id(&t.auth_context) {
+            return Err(invalid(
+                "test_signin.auth_context",
+                format!(
+                    "{:?} is not an authentication context id (c1..c25)",
+                    t.auth_context
+                ),
+            ));
+        }
+        if !t.auth_context.is_empty() && t.scope.is_empty() {
+            return Err(invalid(
+                "test_signin.scope",
+                "must name an API scope when test_signin.auth_context is set (acrs is in its access token)".into(),
+            ));
+        }
+        if t.authority.is_empty() {
+            t.authority = format!("https://login.microsoftonline.com/{}/v2.0", t.tenant_id);
+        }
+        t.authority = t.authority.trim_end_matches('/').to_owned();
+        let url = url::Url::parse(&t.authority)
+            .map_err(|e| invalid("test_signin.authority", format!("not a URL: {e}")))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(invalid(
+                "test_signin.authority",
+                "must be an http(s) URL".into(),
+            ));
+        }
+        if t.link_ttl_secs < 60 {
+            return Err(invalid(
+                "test_signin.link_ttl_secs",
+                "must be at least 60".into(),
             ));
         }
         Ok(())
@@ -1043,6 +1166,96 @@ mod tests {
         assert_eq!(c.graph.client_secret.expose(), "graph-hunter2");
         assert!(!c.to_redacted_toml().contains("graph-hunter2"));
         assert!(!format!("{c:?}").contains("graph-hunter2"));
+    }
+
+    #[test]
+    fn test_signin_is_off_by_default_and_derives_its_authority_and_redirect() {
+        let c = Config::defaults();
+        assert!(!c.test_signin.enabled());
+        assert_eq!(c.test_signin.link_ttl_secs, 600);
+        let (c, _) = load_from(
+            None,
+            env(&[
+                ("PASSKEY_PILOT__SERVER__PUBLIC_URL", "https://bot.example/"),
+                (
+                    "PASSKEY_PILOT__BOT__TENANT_ID",
+                    "11111111-1111-1111-1111-111111111111",
+                ),
+                (
+                    "PASSKEY_PILOT__TEST_SIGNIN__CLIENT_ID",
+                    "6F1D2C3B-4A59-4E6F-8A7B-0C1D2E3F4A5B",
+                ),
+                ("PASSKEY_PILOT__TEST_SIGNIN__AUTH_CONTEXT", "c1"),
+                (
+                    "PASSKEY_PILOT__TEST_SIGNIN__SCOPE",
+                    "api://passkey-pilot/Test.Read",
+                ),
+            ]),
+        )
+        .unwrap();
+        let t = &c.test_signin;
+        assert!(t.enabled());
+        assert_eq!(t.client_id, "6f1d2c3b-4a59-4e6f-8a7b-0c1d2e3f4a5b");
+        assert_eq!(t.tenant_id, "11111111-1111-1111-1111-111111111111");
+        assert_eq!(
+            t.authority,
+            "https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/v2.0"
+        );
+        assert_eq!(t.redirect_url, "https://bot.example/signin/test/callback");
+    }
+
+    #[test]
+    fn bad_test_signin_settings_name_the_key() {
+        let base = [
+            ("PASSKEY_PILOT__SERVER__PUBLIC_URL", "https://bot.example"),
+            (
+                "PASSKEY_PILOT__BOT__TENANT_ID",
+                "11111111-1111-1111-1111-111111111111",
+            ),
+            (
+                "PASSKEY_PILOT__TEST_SIGNIN__CLIENT_ID",
+                "6f1d2c3b-4a59-4e6f-8a7b-0c1d2e3f4a5b",
+            ),
+        ];
+        let cases = [
+            (
+                "PASSKEY_PILOT__TEST_SIGNIN__AUTH_CONTEXT",
+                "c26",
+                "test_signin.auth_context",
+            ),
+            (
+                "PASSKEY_PILOT__TEST_SIGNIN__AUTH_CONTEXT",
+                "c1",
+                "test_signin.scope",
+            ),
+            (
+                "PASSKEY_PILOT__TEST_SIGNIN__REDIRECT_URL",
+                "https://evil.example/signin/test/callback",
+                "test_signin.redirect_url",
+            ),
+            (
+                "PASSKEY_PILOT__TEST_SIGNIN__LINK_TTL_SECS",
+                "5",
+                "test_signin.link_ttl_secs",
+            ),
+            ("PASSKEY_PILOT__SERVER__PUBLIC_URL", "", "server.public_url"),
+        ];
+        for (var, value, key) in cases {
+            let mut vars = base.to_vec();
+            vars.retain(|(v, _)| *v != var);
+            vars.push((var, value));
+            let err = load_from(None, env(&vars)).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "{var}={value}: {err}");
+        }
+        for (id, ok) in [
+            ("c1", true),
+            ("c25", true),
+            ("c0", false),
+            ("c01", false),
+            ("C1", false),
+        ] {
+            assert_eq!(is_auth_context_id(id), ok, "{id}");
+        }
     }
 
     #[test]

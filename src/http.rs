@@ -38,17 +38,24 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// `dev.allow_anonymous`: a request with no `Authorization` header skips the token check.
     pub allow_anonymous: bool,
+    /// The test sign-in's routes, when `test_signin.client_id` is set.
+    pub test_signin: Option<Arc<crate::testsignin::TestSignIn>>,
 }
 
 /// The whole HTTP surface, apart from `main` so tests can serve it on port 0.
 pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
-    Router::new()
+    let test_signin = state.test_signin.clone();
+    let mut routes = Router::new()
         .route("/api/messages", post(messages))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state);
+    if let Some(service) = test_signin {
+        routes = routes.merge(crate::testsignin::routes(service));
+    }
+    routes
         .layer(middleware::from_fn(record_metrics))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         .layer(CatchPanicLayer::new())

@@ -21,3 +21,4 @@ pub mod readiness;
 pub mod sim;
 pub mod store;
 pub mod telemetry;
+pub mod testsignin;

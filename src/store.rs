@@ -13,6 +13,7 @@
 mod memory;
 mod postgres;
 mod sqlite;
+mod test_attempts;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use crate::ids::{AadObjectId, ActivityId, ConversationId, TenantId};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use test_attempts::{AttemptClaim, FlowSecrets, NewTestAttempt, TestAttempt, TestFlow};
 
 /// Errors from a store, for the log; never shown to a person as such.
 #[derive(Debug, thiserror::Error)]
@@ -371,6 +373,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many effects the outbox holds in each status.
     async fn effect_counts(&self) -> Result<EffectCounts, StoreError>;
+
+    /// Stores a test sign-in link (its token hash is unique).
+    async fn insert_test_attempt(&self, attempt: &NewTestAttempt) -> Result<(), StoreError>;
+
+    /// Claims the link `token_hash` to start the sign-in at `now`: only once, only before it
+    /// expires. The winner's `flow` is recorded with the claim.
+    async fn start_test_attempt(
+        &self,
+        token_hash: &str,
+        flow: &TestFlow,
+        now: Timestamp,
+    ) -> Result<AttemptClaim, StoreError>;
+
+    /// Claims the started sign-in whose `state` hashes to `state_hash`, at the callback:
+    /// only once, only before the flow's deadline.
+    async fn finish_test_attempt(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> Result<AttemptClaim, StoreError>;
+
+    /// Deletes attempts that expired before `before`; returns how many.
+    async fn purge_test_attempts(&self, before: Timestamp) -> Result<u64, StoreError>;
 }
 
 /// Opens the store a URL names and applies pending migrations:

@@ -293,3 +293,14 @@ out-of-date-title = Diese Karte ist veraltet
 out-of-date-body = Sie sind inzwischen weiter; die aktuelle Karte steht unten.
 lookup-failed-title = Ich konnte Ihre Geräte gerade nicht ansehen
 lookup-failed-body = Die Microsoft-Dienste haben nicht geantwortet. Bitte versuchen Sie es in ein paar Minuten noch einmal.
+
+## Die Webseite nach einer Testanmeldung (im Browser, nicht in Teams)
+signin-page-title = Test der Passkey-Anmeldung
+signin-passed-title = Ihr Passkey funktioniert
+signin-passed-body = Sie haben sich mit einem Passkey angemeldet. An Ihrem Konto hat sich nichts geändert.
+signin-back = Sie können diese Seite schließen und zu Teams zurückkehren: Im Chat sehen Sie, wie es weitergeht.
+signin-failed-back = Kehren Sie zu Teams zurück und versuchen Sie es im Chat noch einmal.
+signin-unknown-title = Dieser Link funktioniert nicht
+signin-unknown = Starten Sie den Test im Chat in Teams noch einmal.
+signin-unavailable-title = Der Test ist gerade nicht verfügbar
+signin-unavailable = Versuchen Sie es in ein paar Minuten im Chat in Teams noch einmal.

@@ -294,3 +294,14 @@ out-of-date-title = This card is out of date
 out-of-date-body = You have moved on since; the current card is below.
 lookup-failed-title = I could not look at your devices just now
 lookup-failed-body = Microsoft's services did not answer. Please try again in a few minutes.
+
+## The web page after a test sign-in (shown in the browser, not in Teams)
+signin-page-title = Passkey sign-in test
+signin-passed-title = Your passkey works
+signin-passed-body = You signed in with a passkey. Nothing about your account has changed.
+signin-back = You can close this page and go back to Teams: the chat shows what comes next.
+signin-failed-back = Go back to Teams and try again from the chat.
+signin-unknown-title = This link does not work
+signin-unknown = Start the test again from the chat in Teams.
+signin-unavailable-title = The test is not available right now
+signin-unavailable = Try again in a few minutes from the chat in Teams.

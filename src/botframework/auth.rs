@@ -256,7 +256,7 @@ impl KeyStore {
             self.keys.insert(kid, key).await;
         }
         state.last_success = Some(Instant::now());
-        tracing::info!(keys = count, "loaded Bot Framework signing keys");
+        tracing::info!(keys = count, metadata = %self.metadata_url, "loaded signing keys");
         Ok(count)
     }
 
@@ -285,6 +285,12 @@ impl KeyStore {
             });
         }
         response.json().await.map_err(http_err)
+    }
+
+    /// The public key for `kid`, for other token issuers that reuse this store (the test
+    /// sign-in validates Entra's tokens with one); same refetch rule as [`KeyStore::key`].
+    pub async fn decoding_key(&self, kid: &str) -> Result<DecodingKey, Rejection> {
+        self.key(kid).await.map(|k| k.key)
     }
 
     /// The key for `kid`; an unknown `kid` refetches the keys unless that happened less

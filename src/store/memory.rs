@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Mutex;
 
+use super::{AttemptClaim, FlowSecrets, NewTestAttempt, TestAttempt, TestFlow};
 use super::{
     Claim, ConversationRef, Effect, EffectCounts, EffectLease, EffectStatus, Event, Inbound,
     NewEffect, NewEvent, SaveOutcome, StepWrite, Store, StoreError, StoredJourney, lease_until_ms,
@@ -28,6 +29,31 @@ struct Inner {
     /// The outbox; an effect's id is its position + 1.
     effects: Vec<Effect>,
     idempotency_keys: HashSet<String>,
+    /// token hash → test sign-in attempt
+    test_attempts: HashMap<String, MemoryAttempt>,
+}
+
+/// A test sign-in attempt and how far it got.
+struct MemoryAttempt {
+    new: NewTestAttempt,
+    expires_at: Timestamp,
+    state_hash: Option<String>,
+    secrets: Option<FlowSecrets>,
+    finished: bool,
+}
+
+impl MemoryAttempt {
+    fn attempt(&self) -> TestAttempt {
+        TestAttempt {
+            tenant_id: self.new.tenant_id.clone(),
+            aad_object_id: self.new.aad_object_id.clone(),
+            conversation_id: self.new.conversation_id.clone(),
+            login_hint: self.new.login_hint.clone(),
+            created_at: self.new.created_at,
+            expires_at: self.expires_at,
+            flow: self.secrets.clone(),
+        }
+    }
 }
 
 impl Inner {
@@ -325,5 +351,75 @@ impl Store for MemoryStore {
             counts.add(e.status, 1);
         }
         Ok(counts)
+    }
+
+    async fn insert_test_attempt(&self, attempt: &NewTestAttempt) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().await;
+        if inner.test_attempts.contains_key(&attempt.token_hash) {
+            return Err(StoreError::Corrupt("duplicate test attempt token".into()));
+        }
+        inner.test_attempts.insert(
+            attempt.token_hash.clone(),
+            MemoryAttempt {
+                new: attempt.clone(),
+                expires_at: attempt.expires_at,
+                state_hash: None,
+                secrets: None,
+                finished: false,
+            },
+        );
+        Ok(())
+    }
+
+    async fn start_test_attempt(
+        &self,
+        token_hash: &str,
+        flow: &TestFlow,
+        now: Timestamp,
+    ) -> Result<AttemptClaim, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let Some(a) = inner.test_attempts.get_mut(token_hash) else {
+            return Ok(AttemptClaim::Unknown);
+        };
+        if a.state_hash.is_some() {
+            return Ok(AttemptClaim::AlreadyUsed(a.attempt()));
+        }
+        if a.expires_at <= now {
+            return Ok(AttemptClaim::Expired(a.attempt()));
+        }
+        a.state_hash = Some(flow.state_hash.clone());
+        a.secrets = Some(flow.secrets.clone());
+        a.expires_at = flow.expires_at;
+        Ok(AttemptClaim::Claimed(a.attempt()))
+    }
+
+    async fn finish_test_attempt(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> Result<AttemptClaim, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let Some(a) = inner
+            .test_attempts
+            .values_mut()
+            .find(|a| a.state_hash.as_deref() == Some(state_hash))
+        else {
+            return Ok(AttemptClaim::Unknown);
+        };
+        if a.finished {
+            return Ok(AttemptClaim::AlreadyUsed(a.attempt()));
+        }
+        if a.expires_at <= now {
+            return Ok(AttemptClaim::Expired(a.attempt()));
+        }
+        a.finished = true;
+        Ok(AttemptClaim::Claimed(a.attempt()))
+    }
+
+    async fn purge_test_attempts(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let was = inner.test_attempts.len();
+        inner.test_attempts.retain(|_, a| a.expires_at >= before);
+        Ok((was - inner.test_attempts.len()) as u64)
     }
 }

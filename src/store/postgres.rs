@@ -12,6 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgPool};
 
+use super::test_attempts::{ATTEMPT_COLUMNS, AttemptColumns, Step, attempt_from_columns, refused};
+use super::{AttemptClaim, NewTestAttempt, TestFlow};
 use super::{
     Claim, ConversationRef, EFFECT_COLUMNS, Effect, EffectColumns, EffectCounts, EffectLease,
     EffectStatus, Event, Inbound, NewEffect, NewEvent, RefColumns, SaveOutcome, StepWrite, Store,
@@ -471,5 +473,95 @@ impl Store for PostgresStore {
             counts.add(EffectStatus::parse(&status)?, n as u64);
         }
         Ok(counts)
+    }
+
+    async fn insert_test_attempt(&self, attempt: &NewTestAttempt) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO test_signin_attempts \
+                 (token_hash, tenant_id, aad_object_id, conversation_id, login_hint, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&attempt.token_hash)
+        .bind(attempt.tenant_id.as_str())
+        .bind(attempt.aad_object_id.as_str())
+        .bind(attempt.conversation_id.as_str())
+        .bind(attempt.login_hint.as_deref())
+        .bind(attempt.created_at.as_millisecond())
+        .bind(attempt.expires_at.as_millisecond())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn start_test_attempt(
+        &self,
+        token_hash: &str,
+        flow: &TestFlow,
+        now: Timestamp,
+    ) -> Result<AttemptClaim, StoreError> {
+        let sql = format!(
+            "UPDATE test_signin_attempts SET started_at_ms = $2, state_hash = $3, nonce = $4, \
+                 pkce_verifier = $5, expires_at_ms = $6 \
+             WHERE token_hash = $1 AND started_at_ms IS NULL AND expires_at_ms > $2 \
+             RETURNING {ATTEMPT_COLUMNS}"
+        );
+        let claimed: Option<AttemptColumns> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(token_hash)
+            .bind(now.as_millisecond())
+            .bind(&flow.state_hash)
+            .bind(&flow.secrets.nonce)
+            .bind(&flow.secrets.pkce_verifier)
+            .bind(flow.expires_at.as_millisecond())
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(row) = claimed {
+            return Ok(AttemptClaim::Claimed(
+                attempt_from_columns(row, Step::Start)?.0,
+            ));
+        }
+        let sql =
+            format!("SELECT {ATTEMPT_COLUMNS} FROM test_signin_attempts WHERE token_hash = $1");
+        let row: Option<AttemptColumns> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        refused(row, Step::Start)
+    }
+
+    async fn finish_test_attempt(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> Result<AttemptClaim, StoreError> {
+        let sql = format!(
+            "UPDATE test_signin_attempts SET finished_at_ms = $2 \
+             WHERE state_hash = $1 AND finished_at_ms IS NULL AND expires_at_ms > $2 \
+             RETURNING {ATTEMPT_COLUMNS}"
+        );
+        let claimed: Option<AttemptColumns> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(state_hash)
+            .bind(now.as_millisecond())
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(row) = claimed {
+            return Ok(AttemptClaim::Claimed(
+                attempt_from_columns(row, Step::Finish)?.0,
+            ));
+        }
+        let sql =
+            format!("SELECT {ATTEMPT_COLUMNS} FROM test_signin_attempts WHERE state_hash = $1");
+        let row: Option<AttemptColumns> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(state_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        refused(row, Step::Finish)
+    }
+
+    async fn purge_test_attempts(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM test_signin_attempts WHERE expires_at_ms < $1")
+            .bind(before.as_millisecond())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }

@@ -166,7 +166,7 @@ fn migrate_applies_the_migrations_and_is_idempotent() {
             String::from_utf8_lossy(&out.stderr)
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(stdout.starts_with("2 migrations applied"), "{stdout}");
+        assert!(stdout.starts_with("3 migrations applied"), "{stdout}");
     }
     let out = bin()
         .arg("migrate")

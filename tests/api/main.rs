@@ -15,4 +15,5 @@ mod robustness;
 mod sim;
 mod sim_signin;
 mod store;
+mod test_signin;
 mod webhook;

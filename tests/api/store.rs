@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::databases;
 
 mod journeys;
+mod test_attempts;
 
 /// How long an activity claim lasts in these tests.
 const TTL: SignedDuration = SignedDuration::from_mins(10);
@@ -382,6 +383,11 @@ macro_rules! conformance_tests {
             open_effects_are_listed_per_person_and_counted_by_status,
             claiming_by_id_takes_only_the_named_effects_that_are_due_and_free,
         );
+        conformance_tests!(@each $with; test_attempts;
+            a_test_link_starts_one_sign_in_and_keeps_its_person_and_secrets,
+            an_expired_test_link_or_flow_cannot_be_used,
+            concurrent_starts_and_finishes_of_one_attempt_have_one_winner,
+        );
         conformance_tests!(@each $with; conformance;
             ping_answers,
             duplicate_activity_is_claimed_once,
@@ -496,7 +502,7 @@ mod sqlite {
     async fn migrate_is_idempotent() {
         let file = SqliteFile::new();
         let applied = store::migrate(&file.url).await.unwrap();
-        assert_eq!(applied, 2);
+        assert_eq!(applied, 3);
         assert_eq!(store::migrate(&file.url).await.unwrap(), applied);
     }
 
@@ -618,7 +624,7 @@ mod postgres {
     async fn migrate_is_idempotent() {
         in_postgres_schema(|schema| async move {
             let applied = store::migrate(&schema.url).await.unwrap();
-            assert_eq!(applied, 2);
+            assert_eq!(applied, 3);
             assert_eq!(store::migrate(&schema.url).await.unwrap(), applied);
         })
         .await;

@@ -36,6 +36,8 @@ pub struct Config {
     pub log: LogConfig,
     pub manifest: ManifestConfig,
     pub readiness: ReadinessConfig,
+    pub enforcement: EnforcementConfig,
+    pub journey: JourneyConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,6 +172,47 @@ pub struct ManifestConfig {
     pub privacy_url: String,
     pub terms_url: String,
     pub accent_color: String,
+}
+
+/// Where enforcement puts people, and the kill switch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnforcementConfig {
+    /// The Entra group (object id) a Conditional Access policy requiring passkeys targets;
+    /// empty: nobody can be added (the journey stops at the confirmation).
+    pub group_id: String,
+    /// The kill switch: while true nobody is added to the group.
+    pub paused: bool,
+}
+
+/// The journey's timings and limits (`conversation::JourneySettings`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JourneyConfig {
+    pub snooze_days: Vec<u32>,
+    pub max_snoozes: u32,
+    pub graph_recheck_secs: Vec<u64>,
+    pub exclusion_days: u32,
+    pub test_valid_for_hours: u32,
+}
+
+impl Config {
+    /// The settings the pure journey decides with.
+    pub fn journey_settings(&self) -> crate::conversation::JourneySettings {
+        let j = &self.journey;
+        crate::conversation::JourneySettings {
+            enforcement_paused: self.enforcement.paused,
+            snooze_days: j.snooze_days.clone(),
+            max_snoozes: j.max_snoozes,
+            graph_rechecks: j
+                .graph_recheck_secs
+                .iter()
+                .map(|s| jiff::SignedDuration::from_secs(i64::try_from(*s).unwrap_or(i64::MAX)))
+                .collect(),
+            exclusion: jiff::SignedDuration::from_hours(i64::from(j.exclusion_days) * 24),
+            test_valid_for: jiff::SignedDuration::from_hours(i64::from(j.test_valid_for_hours)),
+        }
+    }
 }
 
 /// Who the rollout targets and the compatibility rules readiness decides by.
@@ -650,6 +693,15 @@ impl Config {
         r.rules
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
+        if !self.enforcement.group_id.is_empty() {
+            self.enforcement.group_id = guid("enforcement.group_id", &self.enforcement.group_id)?;
+        }
+        if self.journey.snooze_days.contains(&0) {
+            return Err(invalid(
+                "journey.snooze_days",
+                "every snooze lasts at least one day".into(),
+            ));
+        }
         Ok(self)
     }
 

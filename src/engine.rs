@@ -20,8 +20,8 @@
 pub mod ports;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -171,6 +171,14 @@ enum Executed {
     Dead {
         error: String,
     },
+}
+
+/// The card for the answer to a card action, shared between the request and its task.
+#[derive(Debug, Default)]
+struct Answer {
+    card: Option<Value>,
+    /// The request answered: later cards go out as messages.
+    taken: bool,
 }
 
 /// What [`Engine::tick`] did.
@@ -495,7 +503,8 @@ impl Engine {
     }
 
     /// Steps the journey with an event from an inbound activity and carries out what follows
-    /// inline, within the budget; returns the card for the invoke answer.
+    /// as its own task; waits for it within the budget and returns the card for the invoke
+    /// answer. What the task does after the answer was taken goes out as messages.
     async fn inbound(
         &self,
         chat: &PersonalChat,
@@ -508,16 +517,38 @@ impl Engine {
             .id
             .as_deref()
             .map(|id| format!("{}:{id}", chat.conversation_id.as_str()));
-        self.drive(
-            &chat.who(),
-            event,
-            None,
-            mode,
-            Some(chat.person(activity)),
-            key,
-            now,
-        )
-        .await
+        let answer = Arc::new(Mutex::new(Answer::default()));
+        let (engine, who, person, task_answer) = (
+            self.clone(),
+            chat.who(),
+            chat.person(activity),
+            answer.clone(),
+        );
+        let task = tokio::spawn(async move {
+            engine
+                .drive(
+                    &who,
+                    event,
+                    None,
+                    mode,
+                    Some(person),
+                    key,
+                    now,
+                    &task_answer,
+                )
+                .await
+        });
+        match tokio::time::timeout(INLINE_BUDGET, task).await {
+            Ok(Ok(result)) => result?,
+            Ok(Err(e)) => tracing::error!(error = %e, "the journey task failed"),
+            Err(_) => tracing::warn!(
+                conversation = %chat.conversation_id,
+                "the journey is still working; answering Teams now"
+            ),
+        }
+        let mut answer = answer.lock().expect("not poisoned");
+        answer.taken = true;
+        Ok(answer.card.take())
     }
 
     /// Delivers an event to a person's journey (the test sign-in callback, tests) and carries
@@ -531,9 +562,9 @@ impl Engine {
             None,
             None,
             Timestamp::now(),
+            &Mutex::default(),
         )
         .await
-        .map(|_| ())
     }
 
     /// The person's journey as stored (the default when none was saved yet).
@@ -589,26 +620,26 @@ impl Engine {
         mut person: Option<PersonInfo>,
         mut key: Option<String>,
         now: Timestamp,
-    ) -> Result<Option<Value>, EngineError> {
-        let deadline = Instant::now() + INLINE_BUDGET;
-        let mut answer = None;
+        answer: &Mutex<Answer>,
+    ) -> Result<(), EngineError> {
         let mut queue = VecDeque::from([(first, lease)]);
         while let Some((event, lease)) = queue.pop_front() {
-            let ids = self
-                .step_and_save(
-                    who,
-                    event,
-                    &mode,
-                    person.take(),
-                    key.take(),
-                    now,
-                    &mut answer,
-                )
+            let mode = match mode {
+                Mode::Invoke if answer.lock().expect("not poisoned").taken => {
+                    Mode::Message { reply_to: None }
+                }
+                ref mode => mode.clone(),
+            };
+            let (ids, card) = self
+                .step_and_save(who, event, &mode, person.take(), key.take(), now)
                 .await?;
+            if card.is_some() {
+                answer.lock().expect("not poisoned").card = card;
+            }
             if let Some(lease) = lease {
                 self.inner.store.complete_effect(lease).await?;
             }
-            if ids.is_empty() || Instant::now() > deadline {
+            if ids.is_empty() {
                 continue;
             }
             let claimed = self
@@ -622,11 +653,11 @@ impl Engine {
                 }
             }
         }
-        Ok(answer)
+        Ok(())
     }
 
     /// Loads, steps and saves, again after a version conflict; returns the saved effects'
-    /// ids. In `Mode::Invoke` the card of a `Show` goes to `answer` instead of the outbox.
+    /// ids. In `Mode::Invoke` the card of a `Show` is returned instead of going to the outbox.
     #[allow(clippy::too_many_arguments)]
     async fn step_and_save(
         &self,
@@ -636,8 +667,7 @@ impl Engine {
         person: Option<PersonInfo>,
         key: Option<String>,
         now: Timestamp,
-        answer: &mut Option<Value>,
-    ) -> Result<Vec<i64>, EngineError> {
+    ) -> Result<(Vec<i64>, Option<Value>), EngineError> {
         for _ in 0..MAX_CONFLICTS {
             let (mut state, version) = self.load(who).await?;
             if let Some(person) = &person {
@@ -722,10 +752,11 @@ impl Engine {
             };
             match self.inner.store.save_step(&write).await? {
                 SaveOutcome::Saved { effect_ids, .. } => {
-                    if let Some(screen) = shown {
-                        *answer = Some(self.render(&screen, &next, who)?);
-                    }
-                    return Ok(effect_ids);
+                    let card = match shown {
+                        Some(screen) => Some(self.render(&screen, &next, who)?),
+                        None => None,
+                    };
+                    return Ok((effect_ids, card));
                 }
                 SaveOutcome::Conflict => {
                     tracing::debug!(person = %who.aad_object_id.as_str(), "journey changed meanwhile; stepping again");
@@ -794,6 +825,7 @@ impl Engine {
                         None,
                         None,
                         now,
+                        &Mutex::default(),
                     )
                     .await?;
                     outcome.done += 1;

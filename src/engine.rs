@@ -645,7 +645,7 @@ impl Engine {
             let claimed = self
                 .inner
                 .store
-                .claim_effects_by_id(&ids, Timestamp::now(), EFFECT_LEASE)
+                .claim_effects_by_id(&ids, now.max(Timestamp::now()), EFFECT_LEASE)
                 .await?;
             for effect in claimed {
                 if let Some(next) = self.carry_out(effect, now).await? {

@@ -38,6 +38,7 @@ pub struct Config {
     pub readiness: ReadinessConfig,
     pub enforcement: EnforcementConfig,
     pub journey: JourneyConfig,
+    pub effects: EffectsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -183,6 +184,16 @@ pub struct EnforcementConfig {
     pub group_id: String,
     /// The kill switch: while true nobody is added to the group.
     pub paused: bool,
+}
+
+/// How the effects outbox is worked off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectsConfig {
+    /// Milliseconds between the worker's rounds; 0: no background worker.
+    pub worker_interval_ms: u64,
+    /// Attempts before an effect is given up (dead).
+    pub max_attempts: u32,
 }
 
 /// The journey's timings and limits (`conversation::JourneySettings`).

@@ -54,12 +54,8 @@ const INLINE_BUDGET: Duration = Duration::from_secs(8);
 const INSTALL_WELCOME_WINDOW: Duration = Duration::from_secs(600);
 /// How long a claimed effect is held before another worker may take it.
 const EFFECT_LEASE: SignedDuration = SignedDuration::from_secs(60);
-/// Attempts before an effect is given up (dead).
-pub const MAX_EFFECT_ATTEMPTS: i64 = 6;
 /// Effects the worker claims per round.
 const WORKER_BATCH: u32 = 32;
-/// How often the worker looks for due effects.
-const WORKER_INTERVAL: Duration = Duration::from_secs(1);
 /// Steps retried after a version conflict before giving up.
 const MAX_CONFLICTS: usize = 5;
 /// While enforcement is paused, a pending group add looks again after this long.
@@ -105,6 +101,10 @@ pub struct EngineSettings {
     pub journey: JourneySettings,
     /// Empty: nobody can be added.
     pub enforcement_group_id: String,
+    /// Between the worker's rounds; zero: no worker.
+    pub worker_interval: Duration,
+    /// Attempts before an effect is given up.
+    pub max_attempts: i64,
 }
 
 impl EngineSettings {
@@ -113,6 +113,8 @@ impl EngineSettings {
             dedupe_ttl: Duration::from_secs(config.bot.dedupe_ttl_secs),
             journey: config.journey_settings(),
             enforcement_group_id: config.enforcement.group_id.clone(),
+            worker_interval: Duration::from_millis(config.effects.worker_interval_ms),
+            max_attempts: i64::from(config.effects.max_attempts.max(1)),
         }
     }
 }
@@ -840,10 +842,15 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// Runs [`Engine::tick`] every second until the task is aborted.
+    /// Runs [`Engine::tick`] every `effects.worker_interval_ms` until the task is aborted
+    /// (returns at once when the interval is zero).
     pub async fn run_worker(self) {
+        let interval = self.inner.settings.worker_interval;
+        if interval.is_zero() {
+            return;
+        }
         loop {
-            tokio::time::sleep(WORKER_INTERVAL).await;
+            tokio::time::sleep(interval).await;
             if let Err(e) = self.tick(Timestamp::now()).await {
                 tracing::warn!(error = %e, "the effects worker could not finish a round");
             }
@@ -871,7 +878,7 @@ impl Engine {
                 store.fail_effect(lease, &why, Some(at)).await?;
                 Ok(None)
             }
-            Executed::Retry { error, at } if effect.attempts < MAX_EFFECT_ATTEMPTS => {
+            Executed::Retry { error, at } if effect.attempts < self.inner.settings.max_attempts => {
                 tracing::warn!(
                     kind,
                     error,

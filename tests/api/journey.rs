@@ -11,7 +11,9 @@ use passkey_pilot::app::Application;
 use passkey_pilot::config::{self, Config};
 use passkey_pilot::conversation::{DevicePlan, Event, TestResult};
 use passkey_pilot::engine::ports::{Assessor, MethodsAssessor};
-use passkey_pilot::engine::{AssessError, Engine, Ports, TestLinks, Who};
+use passkey_pilot::engine::{
+    AssessError, Engine, Groups, Membership, MembershipError, Ports, TestLinks, Who,
+};
 use passkey_pilot::graph::GraphClient;
 use passkey_pilot::ids::{AadObjectId, TenantId};
 use passkey_pilot::sim::channel::{TeamsUser, personal_conversation_id};
@@ -24,6 +26,7 @@ const APP_ID: &str = "00000000-0000-4000-8000-00000000a11e";
 const SECRET: &str = "journey-test-bot-secret";
 const GRAPH_APP_ID: &str = "00000000-0000-4000-8000-00000000a11f";
 const GRAPH_SECRET: &str = "journey-test-graph-secret";
+const MAX_ATTEMPTS: i64 = 4;
 
 struct Tenant {
     sim: Simulator,
@@ -45,7 +48,7 @@ async fn tenant() -> Tenant {
     Tenant { sim, pop, group_id }
 }
 
-fn bot_config(t: &Tenant, store_url: &str) -> Config {
+fn bot_config(t: &Tenant, store_url: &str, extra: &[(&str, &str)]) -> Config {
     let mut env = t.sim.bot_env(APP_ID, SECRET);
     for (key, value) in [
         ("SERVER__BIND", "127.0.0.1:0".to_owned()),
@@ -58,8 +61,14 @@ fn bot_config(t: &Tenant, store_url: &str) -> Config {
         ("GRAPH__CLIENT_SECRET", GRAPH_SECRET.to_owned()),
         ("GRAPH__TOKEN_URL", t.sim.token_url()),
         ("ENFORCEMENT__GROUP_ID", t.group_id.clone()),
+        // The tests run the worker's rounds themselves, at the times they choose.
+        ("EFFECTS__WORKER_INTERVAL_MS", "0".to_owned()),
+        ("EFFECTS__MAX_ATTEMPTS", MAX_ATTEMPTS.to_string()),
     ] {
         env.push((format!("PASSKEY_PILOT__{key}"), value));
+    }
+    for (key, value) in extra {
+        env.push((format!("PASSKEY_PILOT__{key}"), (*value).to_owned()));
     }
     config::load_from(None, env).unwrap().0
 }
@@ -113,7 +122,17 @@ impl Bot {
 }
 
 async fn launch(t: &Tenant, store_url: &str, hang: bool) -> Bot {
-    let config = bot_config(t, store_url);
+    launch_with(t, store_url, hang, &[], None).await
+}
+
+async fn launch_with(
+    t: &Tenant,
+    store_url: &str,
+    hang: bool,
+    extra: &[(&str, &str)],
+    groups: Option<Arc<dyn Groups>>,
+) -> Bot {
+    let config = bot_config(t, store_url, extra);
     let graph = GraphClient::from_config(&config.graph, reqwest::Client::new()).unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
     let ports = Ports {
@@ -125,7 +144,7 @@ async fn launch(t: &Tenant, store_url: &str, hang: bool) -> Bot {
             hang,
         }),
         test_links: Arc::new(FixedLink),
-        groups: Arc::new(graph),
+        groups: groups.unwrap_or_else(|| Arc::new(graph)),
     };
     let store = passkey_pilot::store::open(&config.store.url).await.unwrap();
     let app = Application::build_with_ports(config, store, Some(ports))
@@ -535,5 +554,100 @@ async fn an_old_card_refreshes_to_out_of_date_silently_and_a_click_on_it_changes
     let cards = transcript_cards(&t, &user);
     assert_eq!(cards.len(), messages + 1);
     assert_eq!(cards.last().unwrap(), &devices);
+    bot.kill().await;
+}
+
+/// Graph refuses every group add.
+struct Refusing;
+
+#[async_trait]
+impl Groups for Refusing {
+    async fn add_member(&self, _: &str, _: &str) -> Result<Membership, MembershipError> {
+        Err(MembershipError::Unavailable("refused".into()))
+    }
+}
+
+/// Puts a group add for the person in the outbox, as a confirmed enforcement would.
+async fn enqueue_group_add(engine: &Engine, who: &Who) {
+    let now = jiff::Timestamp::now();
+    engine
+        .store()
+        .enqueue_effect(&passkey_pilot::store::NewEffect {
+            tenant_id: who.tenant_id.clone(),
+            aad_object_id: who.aad_object_id.clone(),
+            kind: "enforcement.add".into(),
+            payload: json!({}),
+            created_at: now,
+            not_before: now,
+            idempotency_key: None,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+async fn members(t: &Tenant) -> String {
+    reqwest::get(format!(
+        "{}/_sim/groups/{}/members",
+        t.sim.base_url(),
+        t.group_id
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_kill_switch_holds_every_group_add_without_giving_up_on_it() {
+    let t = tenant().await;
+    let bot = launch_with(
+        &t,
+        "memory://",
+        false,
+        &[("ENFORCEMENT__PAUSED", "true")],
+        None,
+    )
+    .await;
+    let (user, _) = newcomer(&t);
+    let who = who(&t, &user);
+    enqueue_group_add(&bot.engine, &who).await;
+    let mut at = jiff::Timestamp::now();
+    for _ in 0..(MAX_ATTEMPTS + 2) {
+        at += jiff::SignedDuration::from_secs(3600);
+        let round = bot.engine.tick(at).await.unwrap();
+        assert_eq!(round.claimed, 1, "{round:?}");
+    }
+    assert!(!members(&t).await.contains(&user.object_id.to_string()));
+    let counts = bot.engine.store().effect_counts().await.unwrap();
+    assert_eq!((counts.failed, counts.dead), (1, 0), "{counts:?}");
+    bot.kill().await;
+}
+
+#[tokio::test]
+async fn a_group_add_that_keeps_failing_is_given_up_after_the_attempt_cap() {
+    let t = tenant().await;
+    let bot = launch_with(&t, "memory://", false, &[], Some(Arc::new(Refusing))).await;
+    let (user, _) = newcomer(&t);
+    let who = who(&t, &user);
+    enqueue_group_add(&bot.engine, &who).await;
+    let mut at = jiff::Timestamp::now();
+    let mut rounds = 0;
+    while bot.engine.store().effect_counts().await.unwrap().dead == 0 {
+        at += jiff::SignedDuration::from_secs(3600);
+        let round = bot.engine.tick(at).await.unwrap();
+        let counts = bot.engine.store().effect_counts().await.unwrap();
+        assert_eq!(round.claimed, 1, "round {rounds}: {counts:?}");
+        rounds += 1;
+        assert!(rounds <= MAX_ATTEMPTS, "never given up");
+    }
+    assert_eq!(rounds, MAX_ATTEMPTS);
+    at += jiff::SignedDuration::from_secs(3600);
+    assert_eq!(
+        bot.engine.tick(at).await.unwrap().claimed,
+        0,
+        "dead stays dead"
+    );
     bot.kill().await;
 }

@@ -15,7 +15,7 @@ use crate::botframework::connector::Connector;
 use crate::botframework::token;
 use crate::cards::Cards;
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineSettings, Ports};
 use crate::http::{AppState, router};
 use crate::i18n::Locales;
 use crate::store::{self, Store};
@@ -65,6 +65,16 @@ impl Application {
         config: Config,
         store: Arc<dyn Store>,
     ) -> Result<Application, StartError> {
+        Self::build_with_ports(config, store, None).await
+    }
+
+    /// As [`Application::build_with_store`], with the engine's outside parts given (`None`:
+    /// built from `[graph]`).
+    pub async fn build_with_ports(
+        config: Config,
+        store: Arc<dyn Store>,
+        ports: Option<Ports>,
+    ) -> Result<Application, StartError> {
         // Install the metrics recorder before anything records.
         crate::telemetry::metrics();
         if config.bot.app_id.is_empty() && !config.dev.allow_anonymous {
@@ -110,13 +120,24 @@ impl Application {
             }
             Err(e) => return Err(e.into()),
         };
-        let connector = Arc::new(Connector::new(&config.bot, tokens, http));
+        let connector = Arc::new(Connector::new(&config.bot, tokens, http.clone()));
+        let ports = match ports {
+            Some(ports) => ports,
+            None => match crate::graph::GraphClient::from_config(&config.graph, http) {
+                Ok(graph) => Ports::from_graph(Some(graph), ""),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Graph is not usable: the journey cannot assess or enforce");
+                    Ports::from_graph(None, &e.to_string())
+                }
+            },
+        };
         let engine = Engine::new(
             store.clone(),
             connector,
             Cards::load()?,
             Locales::load()?,
-            Duration::from_secs(config.bot.dedupe_ttl_secs),
+            EngineSettings::from_config(&config),
+            ports,
         );
         let state = Arc::new(AppState {
             auth,
@@ -141,6 +162,7 @@ impl Application {
             tokio::spawn(refresh_keys(keys)),
             tokio::spawn(purge_activities(store)),
             tokio::spawn(crate::telemetry::metrics_upkeep()),
+            tokio::spawn(state.engine.clone().run_worker()),
         ];
         Ok(Application {
             listener,
@@ -148,6 +170,11 @@ impl Application {
             config,
             background,
         })
+    }
+
+    /// The engine, to deliver events and run the effects worker's rounds from tests.
+    pub fn engine(&self) -> Engine {
+        self.state.engine.clone()
     }
 
     /// The bound address (the real port when `server.bind` asked for port 0).

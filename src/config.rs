@@ -37,6 +37,9 @@ pub struct Config {
     pub manifest: ManifestConfig,
     pub readiness: ReadinessConfig,
     pub test_signin: TestSignInConfig,
+    pub enforcement: EnforcementConfig,
+    pub journey: JourneyConfig,
+    pub effects: EffectsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -199,6 +202,57 @@ pub fn is_auth_context_id(id: &str) -> bool {
         .filter(|n| !n.starts_with('0'))
         .and_then(|n| n.parse::<u8>().ok())
         .is_some_and(|n| (1..=25).contains(&n))
+}
+
+/// Where enforcement puts people, and the kill switch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnforcementConfig {
+    /// The Entra group (object id) a Conditional Access policy requiring passkeys targets;
+    /// empty: nobody can be added (the journey stops at the confirmation).
+    pub group_id: String,
+    /// The kill switch: while true nobody is added to the group.
+    pub paused: bool,
+}
+
+/// How the effects outbox is worked off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectsConfig {
+    /// Milliseconds between the worker's rounds; 0: no background worker.
+    pub worker_interval_ms: u64,
+    /// Attempts before an effect is given up (dead).
+    pub max_attempts: u32,
+}
+
+/// The journey's timings and limits (`conversation::JourneySettings`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JourneyConfig {
+    pub snooze_days: Vec<u32>,
+    pub max_snoozes: u32,
+    pub graph_recheck_secs: Vec<u64>,
+    pub exclusion_days: u32,
+    pub test_valid_for_hours: u32,
+}
+
+impl Config {
+    /// The settings the pure journey decides with.
+    pub fn journey_settings(&self) -> crate::conversation::JourneySettings {
+        let j = &self.journey;
+        crate::conversation::JourneySettings {
+            enforcement_paused: self.enforcement.paused,
+            snooze_days: j.snooze_days.clone(),
+            max_snoozes: j.max_snoozes,
+            graph_rechecks: j
+                .graph_recheck_secs
+                .iter()
+                .map(|s| jiff::SignedDuration::from_secs(i64::try_from(*s).unwrap_or(i64::MAX)))
+                .collect(),
+            exclusion: jiff::SignedDuration::from_hours(i64::from(j.exclusion_days) * 24),
+            test_valid_for: jiff::SignedDuration::from_hours(i64::from(j.test_valid_for_hours)),
+        }
+    }
 }
 
 /// Who the rollout targets and the compatibility rules readiness decides by.
@@ -680,6 +734,15 @@ impl Config {
         r.rules
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
+        if !self.enforcement.group_id.is_empty() {
+            self.enforcement.group_id = guid("enforcement.group_id", &self.enforcement.group_id)?;
+        }
+        if self.journey.snooze_days.contains(&0) {
+            return Err(invalid(
+                "journey.snooze_days",
+                "every snooze lasts at least one day".into(),
+            ));
+        }
         Ok(self)
     }
 

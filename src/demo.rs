@@ -25,6 +25,10 @@ use crate::sim::server::{Simulator, SimulatorOptions};
 const BOT_APP_ID: &str = "00000000-0000-4000-8000-00000000de30";
 /// Only valid against this process's simulator.
 const BOT_APP_SECRET: &str = "demo-only-bot-secret";
+/// The bot's Graph app registration in the simulated tenant.
+const GRAPH_APP_ID: &str = "00000000-0000-4000-8000-00000000de31";
+/// Only valid against this process's simulator.
+const GRAPH_APP_SECRET: &str = "demo-only-graph-secret";
 /// How long start-up waits for the bot to load the simulator's signing keys.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many people are returned by one search.
@@ -290,6 +294,21 @@ pub async fn start(options: DemoOptions) -> Result<DemoHandle, DemoError> {
         .map_err(DemoError::TempDir)?;
     let store_url = format!("sqlite://{}", store_dir.path().join("demo.db").display());
     let mut env = sim.bot_env(BOT_APP_ID, BOT_APP_SECRET);
+    // The journey reads the simulated tenant's Graph with the product's permissions.
+    sim.register_graph_app(
+        GRAPH_APP_ID,
+        GRAPH_APP_SECRET,
+        crate::sim::standalone::PRODUCT_GRAPH_ROLES,
+    );
+    for (key, value) in [
+        ("GRAPH__BASE_URL", sim.base_url().to_owned()),
+        ("GRAPH__TENANT_ID", sim.tenant_id().to_owned()),
+        ("GRAPH__CLIENT_ID", GRAPH_APP_ID.to_owned()),
+        ("GRAPH__CLIENT_SECRET", GRAPH_APP_SECRET.to_owned()),
+        ("GRAPH__TOKEN_URL", sim.token_url()),
+    ] {
+        env.push((format!("{}{key}", config::ENV_PREFIX), value));
+    }
     env.push((
         format!("{}SERVER__BIND", config::ENV_PREFIX),
         "127.0.0.1:0".to_owned(),

@@ -10,6 +10,7 @@ mod graph_client;
 mod graph_live;
 mod graph_sim;
 mod helpers;
+mod journey;
 mod manifest;
 mod robustness;
 mod sim;

@@ -19,7 +19,9 @@ use crate::engine::{Engine, EngineSettings, Ports};
 use crate::http::{AppState, router};
 use crate::i18n::Locales;
 use crate::store::{self, Store};
-use crate::testsignin::{EventLogSink, TestSignIn, system_clock};
+use crate::testsignin::{
+    DeliveryError, EventLogSink, TestDelivery, TestSignIn, TestSignInSink, system_clock,
+};
 
 /// How often expired activity claims are purged.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
@@ -84,12 +86,16 @@ impl Application {
             tracing::warn!("bot.allow_http_service_url is on: for local simulation only");
         }
         let http = crate::botframework::connector::http_client()?;
+        let journey_sink = Arc::new(JourneySink {
+            log: EventLogSink::new(store.clone()),
+            engine: std::sync::OnceLock::new(),
+        });
         let test_signin = if config.test_signin.enabled() {
             Some(Arc::new(TestSignIn::new(
                 config.test_signin.clone(),
                 &config.server.public_url,
                 store.clone(),
-                Arc::new(EventLogSink::new(store.clone())),
+                journey_sink.clone(),
                 Arc::new(Locales::load()?),
                 http.clone(),
                 system_clock(),
@@ -139,6 +145,7 @@ impl Application {
             EngineSettings::from_config(&config),
             ports,
         );
+        let _ = journey_sink.engine.set(engine.clone());
         let state = Arc::new(AppState {
             auth,
             engine,
@@ -271,5 +278,36 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = terminate => {},
+    }
+}
+
+/// Test sign-in results: kept in the event log, then handed to the person's journey as
+/// `Event::TestSignIn`. The engine is bound once it is built (it is built after the test
+/// sign-in service).
+struct JourneySink {
+    log: EventLogSink,
+    engine: std::sync::OnceLock<Engine>,
+}
+
+#[async_trait::async_trait]
+impl TestSignInSink for JourneySink {
+    async fn deliver(&self, delivery: TestDelivery) -> Result<(), DeliveryError> {
+        self.log.deliver(delivery.clone()).await?;
+        let Some(engine) = self.engine.get() else {
+            return Err(DeliveryError(
+                "the journey engine is not running".to_owned(),
+            ));
+        };
+        let who = crate::engine::Who {
+            tenant_id: delivery.tenant_id,
+            aad_object_id: delivery.aad_object_id,
+        };
+        let event = crate::conversation::Event::TestSignIn {
+            result: delivery.outcome.into(),
+        };
+        engine
+            .deliver(&who, event)
+            .await
+            .map_err(|e| DeliveryError(e.to_string()))
     }
 }

@@ -524,6 +524,12 @@ async fn the_service_serves_the_test_sign_in_and_logs_the_result() {
         .expect("the result is in the event log");
     assert_eq!(result.event.data["result"], "passed");
     assert_eq!(result.event.data["conversationId"], conversation.as_str());
+    // The running service hands the result to the person's journey.
+    assert!(
+        events.iter().any(|e| e.event.kind == "journey.test_passed"),
+        "{:?}",
+        events.iter().map(|e| &e.event.kind).collect::<Vec<_>>()
+    );
 }
 
 /// Collects the log lines written while it is the thread's default subscriber.

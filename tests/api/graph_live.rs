@@ -26,24 +26,6 @@ struct Tenant {
     http: reqwest::Client,
 }
 
-async fn token_for(http: &reqwest::Client, sim: &Simulator, app: &str, secret: &str) -> String {
-    let token: Value = http
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", app),
-            ("client_secret", secret),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["access_token"].as_str().unwrap().to_owned()
-}
-
 /// A simulator over `users` people whose app holds `roles`; `scale` multiplies throttling.
 async fn tenant(users: usize, scale: f64, roles: &[&str]) -> Tenant {
     let pop = Arc::new(Population::generate(users, 7, jiff::Timestamp::now()));
@@ -56,7 +38,7 @@ async fn tenant(users: usize, scale: f64, roles: &[&str]) -> Tenant {
     .unwrap();
     sim.register_graph_app(APP_ID, SECRET, roles);
     let http = reqwest::Client::new();
-    let token = token_for(&http, &sim, APP_ID, SECRET).await;
+    let token = crate::helpers::graph_token(&http, &sim, APP_ID, SECRET).await;
     Tenant {
         sim,
         pop,
@@ -580,7 +562,7 @@ async fn each_route_refuses_a_token_without_its_permission_also_inside_batch() {
         "dir",
         &["Directory.Read.All"],
     );
-    let directory = token_for(
+    let directory = crate::helpers::graph_token(
         &t.http,
         &t.sim,
         "00000000-0000-4000-8000-0000000d1e00",

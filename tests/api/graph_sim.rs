@@ -92,21 +92,7 @@ async fn tenant(users: usize, scale: f64) -> Tenant {
     .unwrap();
     sim.register_graph_app(APP_ID, SECRET, ALL_ROLES);
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", APP_ID),
-            ("client_secret", SECRET),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
+    let token = crate::helpers::graph_token(&http, &sim, APP_ID, SECRET).await;
     Tenant {
         sim,
         pop,

@@ -369,3 +369,30 @@ pub fn mint_alg(claims: &Value, kid: &str, pem: &[u8], alg: Algorithm) -> String
     header.kid = Some(kid.to_owned());
     jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_pem(pem).unwrap()).unwrap()
 }
+
+/// An app-only Microsoft Graph token from the simulator for a registered Graph app.
+pub async fn graph_token(
+    http: &reqwest::Client,
+    sim: &passkey_pilot::sim::server::Simulator,
+    app: &str,
+    secret: &str,
+) -> String {
+    let token: Value = http
+        .post(sim.token_url())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", app),
+            ("client_secret", secret),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"]
+        .as_str()
+        .expect("the simulator issues a Graph token")
+        .to_owned()
+}

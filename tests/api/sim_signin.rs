@@ -908,21 +908,13 @@ async fn a_passkey_registered_at_run_time_signs_in_and_the_sign_in_reaches_graph
         "log-reader",
         &["AuditLog.Read.All"],
     );
-    let token: Value = t
-        .http
-        .post(t.sim.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "00000000-0000-4000-8000-0000000000a1"),
-            ("client_secret", "log-reader"),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = crate::helpers::graph_token(
+        &t.http,
+        &t.sim,
+        "00000000-0000-4000-8000-0000000000a1",
+        "log-reader",
+    )
+    .await;
     let log: Value = t
         .http
         .get(format!("{base}/beta/auditLogs/signIns"))
@@ -930,7 +922,7 @@ async fn a_passkey_registered_at_run_time_signs_in_and_the_sign_in_reaches_graph
             "$filter",
             format!("userId eq '{}' and appId eq '{CLIENT_ID}'", person.id),
         )])
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()

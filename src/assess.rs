@@ -15,7 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::config::Config;
 use crate::graph::{GraphClient, GraphError};
-use crate::readiness::{PasskeyPolicy, Rules, TargetPopulation};
+use crate::readiness::{PasskeyPolicy, PersonSnapshot, Rules, TargetPopulation};
 
 pub use person::{PersonAssessment, assess_person, render_person};
 pub use report::{
@@ -31,6 +31,8 @@ pub struct Settings {
     pub target: TargetPopulation,
     /// The tenant's FIDO2 policy; read from Graph when `None`.
     pub policy: Option<PasskeyPolicy>,
+    /// `enforcement.group_id` (lower case): its members are at the `enforced` stage.
+    pub enforcement_group_id: Option<String>,
     pub now: Timestamp,
 }
 
@@ -41,8 +43,18 @@ impl Settings {
             rules: config.readiness.effective_rules(),
             target: config.readiness.target(),
             policy: None,
+            enforcement_group_id: (!config.enforcement.group_id.is_empty())
+                .then(|| config.enforcement.group_id.to_ascii_lowercase()),
             now,
         }
+    }
+
+    /// Whether the person is in the enforcement group (their snapshot's memberships come from
+    /// [`Settings::population_groups`], which include it).
+    pub fn enforced(&self, snapshot: &PersonSnapshot) -> bool {
+        self.enforcement_group_id
+            .as_ref()
+            .is_some_and(|g| snapshot.group_ids.iter().any(|m| m.eq_ignore_ascii_case(g)))
     }
 
     /// Sign-ins from here on count (`readiness.rules.window_days` back from `now`).
@@ -50,12 +62,13 @@ impl Settings {
         self.now - SignedDuration::from_hours(24 * i64::from(self.rules.window_days))
     }
 
-    /// The groups whose membership decides who is a target: target and excluded groups.
+    /// The groups whose membership the report needs: target, excluded and enforcement groups.
     fn population_groups(&self) -> Vec<String> {
         self.target
             .target_group_id
             .iter()
             .chain(&self.target.excluded_group_ids)
+            .chain(&self.enforcement_group_id)
             .map(|g| g.to_ascii_lowercase())
             .collect()
     }

@@ -258,7 +258,10 @@ fn assess(
                             .expect("an assessment serialises")
                     );
                 } else {
-                    print!("{}", crate::assess::render_person(&person.assessment));
+                    print!(
+                        "{}",
+                        crate::assess::render_person(&person.assessment, person.enforced)
+                    );
                 }
             }
             None => {

@@ -20,6 +20,8 @@ const DEVICES_PER_FILTER: usize = 15;
 pub struct PersonAssessment {
     pub snapshot: PersonSnapshot,
     pub assessment: Assessment,
+    /// In `enforcement.group_id` already.
+    pub enforced: bool,
 }
 
 /// Reads one person (by UPN or object id) and assesses them.
@@ -116,14 +118,16 @@ pub async fn assess_person(
     };
     let assessment = readiness::assess(&snapshot, &policy, &settings.rules, &settings.target, now);
     Ok(PersonAssessment {
+        enforced: settings.enforced(&snapshot),
         snapshot,
         assessment,
     })
 }
 
 /// The person's devices and verdicts as a table for a terminal.
-pub fn render_person(a: &Assessment) -> String {
-    let row = PersonRow::of(a);
+/// `enforced`: the person is in the enforcement group.
+pub fn render_person(a: &Assessment, enforced: bool) -> String {
+    let row = PersonRow::of(a, enforced);
     let mut out = String::new();
     let _ = writeln!(out, "{} ({})", row.user_principal_name, row.user_id);
     let _ = writeln!(out, "stage:   {}", row.stage.as_str());

@@ -28,12 +28,16 @@ pub enum Stage {
     Registered,
     /// Every device used in the window is ready: safe to enforce.
     Ready,
+    /// In `enforcement.group_id`: Conditional Access requires phishing-resistant sign-ins.
+    Enforced,
 }
 
 impl Stage {
-    pub fn of(a: &Assessment) -> Stage {
+    /// `enforced`: the person is in the enforcement group.
+    pub fn of(a: &Assessment, enforced: bool) -> Stage {
         match &a.person {
             PersonVerdict::NotTarget { .. } => Stage::NotTarget,
+            _ if enforced => Stage::Enforced,
             PersonVerdict::SafeToEnforce => Stage::Ready,
             _ if has_passkey(a) => Stage::Registered,
             _ if a.registration.stuck => Stage::Stuck,
@@ -50,6 +54,7 @@ impl Stage {
             Stage::Stuck => "stuck",
             Stage::Registered => "registered",
             Stage::Ready => "ready",
+            Stage::Enforced => "enforced",
         }
     }
 }
@@ -80,8 +85,8 @@ pub enum Nudge {
 }
 
 impl Nudge {
-    pub fn of(a: &Assessment) -> Option<Nudge> {
-        if matches!(a.person, PersonVerdict::NotTarget { .. }) || has_passkey(a) {
+    pub fn of(a: &Assessment, enforced: bool) -> Option<Nudge> {
+        if enforced || matches!(a.person, PersonVerdict::NotTarget { .. }) || has_passkey(a) {
             return None;
         }
         Some(if has_platform_method(a) {
@@ -129,17 +134,18 @@ pub struct PersonRow {
 }
 
 impl PersonRow {
-    pub fn of(a: &Assessment) -> PersonRow {
+    /// `enforced`: the person is in the enforcement group ([`super::Settings::enforced`]).
+    pub fn of(a: &Assessment, enforced: bool) -> PersonRow {
         let (verdict, reasons) = tag_and_detail(&a.person, "verdict");
         PersonRow {
             user_id: a.user_id.clone(),
             user_principal_name: a.user_principal_name.clone(),
-            stage: Stage::of(a),
+            stage: Stage::of(a, enforced),
             verdict,
             reasons,
             methods: method_labels(a),
             devices: a.devices.iter().map(device_row).collect(),
-            nudge: Nudge::of(a),
+            nudge: Nudge::of(a, enforced),
         }
     }
 }

@@ -8,8 +8,10 @@ use jiff::{SignedDuration, Timestamp};
 use super::credentials::{self, Held};
 use super::device::{Channel, Client, DeviceKey, SignInFacts, Version, WindowsRelease};
 use super::policy::{EffectivePolicy, PasskeyPolicy, TargetPopulation};
-use super::rules::{ProviderKind, Rules};
-use super::snapshot::{AuditResult, AuthMethod, OsFamily, PersonSnapshot, RegisteredDevice};
+use super::rules::{ProviderKind, Rules, StepKind};
+use super::snapshot::{
+    AuditResult, AuthMethod, OsFamily, PasskeyType, PersonSnapshot, RegisteredDevice,
+};
 use super::verdict::*;
 
 /// Assesses one person at `now`. Pure: the same inputs give the same assessment, whatever the
@@ -84,8 +86,14 @@ pub fn assess(
         .into_iter()
         .filter_map(|(m, all_blocked)| all_blocked.then_some(m))
         .collect();
+    // A synced passkey's sign-in proves nothing once no profile of the person allows synced
+    // passkeys (their method list may not show the passkey to block it by model).
+    let synced_allowed = eff.allows_type(PasskeyType::Synced);
     for (key, strong, detail) in evidence {
         if detail.is_some_and(|d| blocked_models.contains(&d.to_ascii_lowercase())) {
+            continue;
+        }
+        if strong.kind == StepKind::PasskeySynced && !synced_allowed {
             continue;
         }
         if let Some(acc) = devices.get_mut(&key) {

@@ -203,6 +203,16 @@ impl EffectivePolicy<'_> {
         Err(reason)
     }
 
+    /// Whether some profile of the person allows passkeys of this type at all.
+    pub fn allows_type(&self, passkey_type: PasskeyType) -> bool {
+        self.profiles.as_ref().is_ok_and(|ps| {
+            ps.iter().any(|p| match passkey_type {
+                PasskeyType::DeviceBound => p.device_bound,
+                PasskeyType::Synced => p.synced,
+            })
+        })
+    }
+
     /// Whether a new passkey of this kind could be registered now.
     pub fn can_register(&self, kind: ProviderKind) -> Result<(), PasskeyBlock> {
         let passkey_type = kind.passkey_type();

@@ -306,6 +306,38 @@ fn windows(p: &mut PersonSnapshot, id: &str, build: &str, trust: Option<TrustTyp
 
 const CASES: &[Case] = &[
     Case {
+        name: "synced_passkey_sign_in_proves_nothing_once_the_policy_allows_only_device_bound",
+        build: || {
+            let mut p = person();
+            iphone16(&mut p);
+            // Signed in with an iCloud Keychain passkey while synced ones were allowed; the
+            // method list no longer shows it, so only the policy can say it stopped working.
+            p.methods = None;
+            p.sign_ins[0].steps = steps(Some("Passkey (synced)"), Some("iCloud Keychain"));
+            (p, device_bound_only())
+        },
+        devices: &[("phone-16", "Incompatible")],
+        person: "NeedsExclusion",
+        check: |a| {
+            assert!(device(a, "phone-16").channels.iter().all(|c| !c.proven));
+        },
+    },
+    Case {
+        name: "synced_passkey_sign_in_makes_the_phone_ready_where_synced_passkeys_are_allowed",
+        build: || {
+            let mut p = person();
+            iphone16(&mut p);
+            p.methods = None;
+            for s in &mut p.sign_ins {
+                s.steps = steps(Some("Passkey (synced)"), Some("iCloud Keychain"));
+            }
+            (p, PasskeyPolicy::allow_all())
+        },
+        devices: &[("phone-16", "Ready")],
+        person: "SafeToEnforce",
+        check: |_| {},
+    },
+    Case {
         name: "ios_16_phone_is_incompatible_where_only_device_bound_passkeys_are_allowed",
         build: || {
             let mut p = person();

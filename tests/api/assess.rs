@@ -461,7 +461,7 @@ async fn broken_or_missing_credentials_are_told_apart() {
                 reasons: vec![NotYetReason::NoSignInsInWindow]
             }
         );
-        let table = assess::render_person(&a);
+        let table = assess::render_person(&a, false);
         assert!(table.contains("no sign-ins"), "{table}");
     }
 }
@@ -494,7 +494,7 @@ async fn the_tenant_report_agrees_with_per_person_assessments_and_lists_who_to_n
             .find(|r| r.user_principal_name == p.user_principal_name)
             .unwrap();
         let a = t.assess(p, PasskeyPolicy::allow_all()).await;
-        let one = assess::PersonRow::of(&a);
+        let one = assess::PersonRow::of(&a, false);
         let devices = |r: &assess::PersonRow| {
             r.devices
                 .iter()
@@ -767,4 +767,63 @@ async fn assess_all_writes_the_csv_report_and_a_summary_without_a_429() {
         1,
         "no temp file left"
     );
+}
+
+#[tokio::test]
+async fn people_in_the_enforcement_group_are_at_the_enforced_stage_and_never_nudged() {
+    let t = tenant(300).await;
+    let group = t.sim.graph().unwrap().enforced_group_id();
+    let mut settings = t.settings(PasskeyPolicy::allow_all());
+    settings.enforcement_group_id = Some(group.clone());
+    // One person still on push or SMS, one with a passkey: both already enforced.
+    let pushy = t.people(|_, p| !has_passkey(p))[0];
+    let keyed = t.people(|_, p| has_passkey(p))[0];
+    for p in [pushy, keyed] {
+        t.graph
+            .add_group_member(&group, &p.id.to_string())
+            .await
+            .unwrap();
+    }
+
+    let (report, _) = assess::assess_all(&t.graph, &settings, 2, &indicatif::ProgressBar::hidden())
+        .await
+        .unwrap();
+    let stage = |p: &Person| {
+        report
+            .people
+            .iter()
+            .find(|r| r.user_principal_name == p.user_principal_name)
+            .unwrap()
+            .stage
+    };
+    assert_eq!(stage(pushy), assess::Stage::Enforced);
+    assert_eq!(stage(keyed), assess::Stage::Enforced);
+    let enforced = report
+        .people
+        .iter()
+        .filter(|r| r.stage == assess::Stage::Enforced)
+        .count();
+    assert_eq!(enforced, 2, "nobody else is in the group");
+    assert!(
+        !report
+            .nudges
+            .push_or_sms
+            .contains(&pushy.user_principal_name)
+    );
+
+    let one = assess::assess_person(&t.graph, &settings, &pushy.user_principal_name)
+        .await
+        .unwrap();
+    assert!(one.enforced);
+    let table = assess::render_person(&one.assessment, one.enforced);
+    assert!(table.contains("stage:   enforced"), "{table}");
+    // Without the setting, the same person is back to where their methods put them.
+    let plain = assess::assess_person(
+        &t.graph,
+        &t.settings(PasskeyPolicy::allow_all()),
+        &pushy.user_principal_name,
+    )
+    .await
+    .unwrap();
+    assert!(!plain.enforced);
 }

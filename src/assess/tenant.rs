@@ -3,8 +3,9 @@
 //! devices, target and excluded group members), then readiness for each person.
 //!
 //! 5.8 million sign-ins of 100,000 people are kept compact: every string a sign-in carries
-//! (app, device detail, user agent, authentication steps) is interned, so one sign-in is
-//! 32 bytes.
+//! (user, app, device detail, user agent, authentication steps, outcome) is interned, so one
+//! sign-in is 32 bytes, and all of them live in one vector sorted by person once read (one
+//! large allocation grows in place; 100,000 small ones would each keep their own slack).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::Hash;
@@ -122,38 +123,50 @@ type StepsKey = Vec<(String, Option<String>, bool)>;
 #[derive(Debug, Clone, Copy)]
 struct CompactSignIn {
     at_micros: i64,
+    user: u32,
     app: u32,
     device: u32,
     agent: u32,
     steps: u32,
-    error_code: i32,
-    interactive: bool,
+    /// Error code and whether it was interactive.
+    outcome: u32,
 }
 
-/// Everyone's sign-ins of the window, grouped by person.
+/// Everyone's sign-ins of the window: added in any order, then [`SignInStore::finish`]
+/// sorts them by person.
 struct SignInStore {
+    users: Interner<String>,
     apps: Interner<AppKey>,
     devices: Interner<DeviceDetailKey>,
     agents: Interner<AgentKey>,
     steps: Interner<StepsKey>,
-    by_user: HashMap<String, Vec<CompactSignIn>>,
-    count: usize,
+    outcomes: Interner<(i64, bool)>,
+    all: Vec<CompactSignIn>,
+    /// Per user index, where their sign-ins start in `all` (one more entry at the end).
+    starts: Vec<usize>,
 }
 
 impl SignInStore {
     fn new() -> Self {
         SignInStore {
+            users: Interner::new(),
             apps: Interner::new(),
             devices: Interner::new(),
             agents: Interner::new(),
             steps: Interner::new(),
-            by_user: HashMap::new(),
-            count: 0,
+            outcomes: Interner::new(),
+            all: Vec::new(),
+            starts: Vec::new(),
         }
+    }
+
+    fn count(&self) -> usize {
+        self.all.len()
     }
 
     fn add(&mut self, user_id: String, s: SignIn) {
         let compact = CompactSignIn {
+            user: self.users.id(user_id),
             at_micros: s.at.as_microsecond(),
             app: self.apps.id((s.app_id, s.app_display_name)),
             device: self.devices.id([
@@ -168,11 +181,36 @@ impl SignInStore {
                 .into_iter()
                 .map(|st| (st.method, st.detail, st.succeeded))
                 .collect()),
-            error_code: s.error_code.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
-            interactive: s.interactive,
+            outcome: self.outcomes.id((s.error_code, s.interactive)),
         };
-        self.by_user.entry(user_id).or_default().push(compact);
-        self.count += 1;
+        self.all.push(compact);
+    }
+
+    /// Sorts by person, newest first, and indexes where each person's sign-ins start.
+    fn finish(&mut self) {
+        self.all.shrink_to_fit();
+        self.all
+            .sort_unstable_by_key(|c| (c.user, std::cmp::Reverse(c.at_micros)));
+        let mut starts = Vec::with_capacity(self.users.items.len() + 1);
+        let mut i = 0;
+        for user in 0..self.users.items.len() as u32 {
+            starts.push(i);
+            while i < self.all.len() && self.all[i].user == user {
+                i += 1;
+            }
+        }
+        starts.push(self.all.len());
+        self.starts = starts;
+    }
+
+    /// One person's sign-ins, newest first (after [`SignInStore::finish`]).
+    fn of_user(&self, user_id: &str) -> &[CompactSignIn] {
+        match self.users.ids.get(user_id) {
+            Some(&u) if (u as usize) + 1 < self.starts.len() => {
+                &self.all[self.starts[u as usize]..self.starts[u as usize + 1]]
+            }
+            _ => &[],
+        }
     }
 
     fn expand(&self, c: &CompactSignIn) -> SignIn {
@@ -180,11 +218,12 @@ impl SignInStore {
         let [device_id, display_name, operating_system, browser] =
             self.devices.get(c.device).clone();
         let (user_agent, client_app_used) = self.agents.get(c.agent).clone();
+        let &(error_code, interactive) = self.outcomes.get(c.outcome);
         SignIn {
             at: Timestamp::from_microsecond(c.at_micros).unwrap_or(Timestamp::UNIX_EPOCH),
             app_id,
             app_display_name: app_name,
-            interactive: c.interactive,
+            interactive,
             device: SignInDevice {
                 device_id,
                 display_name,
@@ -203,15 +242,15 @@ impl SignInStore {
                     succeeded: *succeeded,
                 })
                 .collect(),
-            error_code: i64::from(c.error_code),
+            error_code,
         }
     }
 
     /// Distinct people signing in on each device.
     fn people_per_device(&self) -> HashMap<String, u32> {
         let mut counts: HashMap<String, u32> = HashMap::new();
-        for sign_ins in self.by_user.values() {
-            let ids: BTreeSet<&str> = sign_ins
+        for w in self.starts.windows(2) {
+            let ids: BTreeSet<&str> = self.all[w[0]..w[1]]
                 .iter()
                 .filter_map(|s| self.devices.get(s.device)[0].as_deref())
                 .collect();
@@ -287,7 +326,7 @@ async fn read_sign_ins(
         for (user, s) in page {
             store.add(user, s);
         }
-        progress.set_message(format!("reading Graph: {} sign-ins", store.count));
+        progress.set_message(format!("reading Graph: {} sign-ins", store.count()));
     }
     for t in tasks {
         t.await.map_err(|e| GraphError::Transient {
@@ -295,9 +334,7 @@ async fn read_sign_ins(
             reason: format!("a sign-in reader stopped: {e}"),
         })??;
     }
-    for v in store.by_user.values_mut() {
-        v.shrink_to_fit();
-    }
+    store.finish();
     Ok(store)
 }
 
@@ -390,7 +427,7 @@ pub async fn assess_all(
         read_sign_ins(graph, since, now, slices, progress),
     )?;
     let reading = started.elapsed();
-    let sign_in_count = sign_ins.count;
+    let sign_in_count = sign_ins.count();
     let rules = settings.rules.clone();
     let target = settings.target.clone();
     let enforcement = settings.clone();
@@ -405,12 +442,11 @@ pub async fn assess_all(
         let mut stages: BTreeMap<Stage, usize> = BTreeMap::new();
         for user in &users {
             let id = user.id.to_ascii_lowercase();
-            let mut person_sign_ins: Vec<SignIn> = sign_ins
-                .by_user
-                .get(&id)
-                .map(|v| v.iter().map(|c| sign_ins.expand(c)).collect())
-                .unwrap_or_default();
-            person_sign_ins.sort_by_key(|s| std::cmp::Reverse(s.at));
+            let person_sign_ins: Vec<SignIn> = sign_ins
+                .of_user(&id)
+                .iter()
+                .map(|c| sign_ins.expand(c))
+                .collect();
             let device_ids: BTreeSet<&str> = person_sign_ins
                 .iter()
                 .filter_map(|s| s.device.device_id.as_deref())
@@ -512,11 +548,22 @@ mod tests {
             error_code: 50074,
         };
         let mut store = SignInStore::new();
+        let mut later = s.clone();
+        later.at = "2026-11-21T08:00:00Z".parse().unwrap();
         store.add("u1".into(), s.clone());
         store.add("u2".into(), s.clone());
+        store.add("u1".into(), later.clone());
+        store.finish();
         assert_eq!(store.apps.items.len(), 1);
         assert_eq!(store.devices.items.len(), 1);
-        assert_eq!(store.expand(&store.by_user["u1"][0]), s);
+        let u1: Vec<SignIn> = store
+            .of_user("u1")
+            .iter()
+            .map(|c| store.expand(c))
+            .collect();
+        assert_eq!(u1, vec![later, s.clone()], "newest first");
+        assert_eq!(store.of_user("u2").len(), 1);
+        assert!(store.of_user("nobody").is_empty());
         assert_eq!(store.people_per_device()["d1"], 2);
         assert_eq!(std::mem::size_of::<CompactSignIn>(), 32);
     }

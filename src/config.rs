@@ -262,7 +262,8 @@ pub struct ReadinessConfig {
     /// Empty: every member of the tenant.
     pub target_group_id: String,
     pub excluded_group_ids: Vec<String>,
-    /// Empty: the bot's test sign-in uses no app of its own.
+    /// The bot's test sign-in app, whose sign-ins say nothing about a person's devices;
+    /// `test_signin.client_id` when unset.
     pub test_app_id: String,
     pub rules: crate::readiness::Rules,
 }
@@ -722,6 +723,10 @@ impl Config {
         let r = &mut self.readiness;
         if !r.target_group_id.is_empty() {
             r.target_group_id = guid("readiness.target_group_id", &r.target_group_id)?;
+        }
+        if r.test_app_id.trim().is_empty() {
+            // The bot's own test sign-ins are not a person's devices.
+            r.test_app_id = self.test_signin.client_id.trim().to_owned();
         }
         if !r.test_app_id.is_empty() {
             r.test_app_id = guid("readiness.test_app_id", &r.test_app_id)?;

@@ -42,7 +42,9 @@ use crate::store::{
     StepWrite, Store,
 };
 
-pub use ports::{AssessError, Assessor, Groups, Membership, MembershipError, Ports, TestLinks};
+pub use ports::{
+    AssessError, Assessor, Groups, LinkError, Membership, MembershipError, Ports, TestLinks,
+};
 
 /// A welcome on install is claimed under this pseudo activity id, so the
 /// `conversationUpdate` and `installationUpdate` that Teams sends for one install welcome once.
@@ -431,10 +433,10 @@ impl Engine {
             let (state, _) = self.load(&who).await?;
             let state = StoredState { person, ..state };
             let card = if seq.is_some_and(|s| s != state.conversation.seq) {
-                self.render(&Screen::OutOfDate, &state, &who)?
+                self.render(&Screen::OutOfDate, &state, &who).await?
             } else {
                 let screen = self.current_screen(&state.conversation, now);
-                self.render(&screen, &state, &who)?
+                self.render(&screen, &state, &who).await?
             };
             return Ok(Outcome::InvokeResponse(card_response(card)));
         }
@@ -446,7 +448,7 @@ impl Engine {
             // Teams redelivered the click: answer with what is true now, change nothing.
             let (state, _) = self.load(&who).await?;
             let screen = self.current_screen(&state.conversation, now);
-            let card = self.render(&screen, &state, &who)?;
+            let card = self.render(&screen, &state, &who).await?;
             return Ok(Outcome::InvokeResponse(card_response(card)));
         }
         let shown = self
@@ -463,7 +465,7 @@ impl Engine {
             None => {
                 let (state, _) = self.load(&who).await?;
                 let screen = self.current_screen(&state.conversation, now);
-                self.render(&screen, &state, &who)?
+                self.render(&screen, &state, &who).await?
             }
         };
         Ok(Outcome::InvokeResponse(card_response(card)))
@@ -755,7 +757,7 @@ impl Engine {
             match self.inner.store.save_step(&write).await? {
                 SaveOutcome::Saved { effect_ids, .. } => {
                     let card = match shown {
-                        Some(screen) => Some(self.render(&screen, &next, who)?),
+                        Some(screen) => Some(self.render(&screen, &next, who).await?),
                         None => None,
                     };
                     return Ok((effect_ids, card));
@@ -768,18 +770,17 @@ impl Engine {
         Err(EngineError::Contended(MAX_CONFLICTS))
     }
 
-    fn render(
+    async fn render(
         &self,
         screen: &Screen,
         state: &StoredState,
         who: &Who,
     ) -> Result<Value, EngineError> {
         let lang = self.inner.locales.language(state.person.locale.as_deref());
-        let test_url = self
-            .inner
-            .ports
-            .test_links
-            .test_url(&who.tenant_id, &who.aad_object_id);
+        let test_url = match screen {
+            Screen::Test | Screen::TestFailed { .. } => self.test_link(state, who).await,
+            _ => None,
+        };
         let view = View {
             first_name: state.person.first_name.as_deref(),
             user_mri: &state.person.user_mri,
@@ -796,6 +797,54 @@ impl Engine {
             &self.inner.locales,
             lang,
         )?)
+    }
+
+    /// A fresh test sign-in link for the person's chat; `None` (the card then offers to try
+    /// again) when none can be made just now or the test sign-in is not configured.
+    async fn test_link(&self, state: &StoredState, who: &Who) -> Option<String> {
+        let reference = match self
+            .inner
+            .store
+            .conversation_ref(&who.tenant_id, &who.aad_object_id)
+            .await
+        {
+            Ok(Some(reference)) => reference,
+            Ok(None) => {
+                tracing::warn!(person = %who.aad_object_id.as_str(), "no conversation to bind a test sign-in link to");
+                return None;
+            }
+            Err(error) => {
+                tracing::warn!(%error, person = %who.aad_object_id.as_str(), "no test sign-in link");
+                return None;
+            }
+        };
+        let login_hint = state
+            .conversation
+            .plan
+            .as_ref()
+            .and_then(|p| p.login_hint.as_deref());
+        match self
+            .inner
+            .ports
+            .test_links
+            .test_url(
+                &who.tenant_id,
+                &who.aad_object_id,
+                &reference.conversation_id,
+                login_hint,
+            )
+            .await
+        {
+            Ok(Some(url)) => Some(url),
+            Ok(None) => {
+                tracing::warn!("the test sign-in is not configured (test_signin.client_id)");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, person = %who.aad_object_id.as_str(), "no test sign-in link");
+                None
+            }
+        }
     }
 
     /// Claims the due effects of everyone (left over after a crash, retries, timers) and
@@ -1039,6 +1088,7 @@ impl Engine {
             .ok_or_else(|| permanent("no conversation reference (app removed?)".into()))?;
         let card = self
             .render(&screen, &state, who)
+            .await
             .map_err(|e| permanent(e.to_string()))?;
         let mut out = Activity::adaptive_card(card);
         out.locale = state.person.locale.clone();

@@ -1,6 +1,6 @@
 //! The migration journey through the real bot and the simulated tenant: card actions
 //! answered with the next card, the effects outbox surviving a crash, redelivered clicks,
-//! old cards, and the happy path from install to the enforcement group.
+//! old cards and the kill switch (the journeys of whole people are in journey_e2e.rs).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,13 +9,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use passkey_pilot::app::Application;
 use passkey_pilot::config::{self, Config};
-use passkey_pilot::conversation::{DevicePlan, Event, TestResult};
-use passkey_pilot::engine::ports::{Assessor, MethodsAssessor};
+use passkey_pilot::conversation::DevicePlan;
+use passkey_pilot::engine::ports::{Assessor, GraphAssessor, LinkError, system_clock};
 use passkey_pilot::engine::{
     AssessError, Engine, Groups, Membership, MembershipError, Ports, TestLinks, Who,
 };
 use passkey_pilot::graph::GraphClient;
-use passkey_pilot::ids::{AadObjectId, TenantId};
+use passkey_pilot::ids::{AadObjectId, ConversationId, TenantId};
 use passkey_pilot::sim::channel::{TeamsUser, personal_conversation_id};
 use passkey_pilot::sim::population::{GroupRole, MethodKind, Platform, Population};
 use passkey_pilot::sim::server::{Simulator, SimulatorOptions};
@@ -76,15 +76,22 @@ fn bot_config(t: &Tenant, store_url: &str, extra: &[(&str, &str)]) -> Config {
 /// A test sign-in link that is always there (the real flow is another module's).
 struct FixedLink;
 
+#[async_trait]
 impl TestLinks for FixedLink {
-    fn test_url(&self, _: &TenantId, _: &AadObjectId) -> Option<String> {
-        Some("https://example.test/test-signin".into())
+    async fn test_url(
+        &self,
+        _: &TenantId,
+        _: &AadObjectId,
+        _: &ConversationId,
+        _: Option<&str>,
+    ) -> Result<Option<String>, LinkError> {
+        Ok(Some("https://example.test/test-signin".into()))
     }
 }
 
 /// Counts assessments, and until released, hangs in them (a bot stuck mid-effect).
 struct Gate {
-    inner: MethodsAssessor,
+    inner: GraphAssessor,
     calls: Arc<AtomicUsize>,
     hang: bool,
 }
@@ -137,9 +144,11 @@ async fn launch_with(
     let calls = Arc::new(AtomicUsize::new(0));
     let ports = Ports {
         assessor: Arc::new(Gate {
-            inner: MethodsAssessor {
-                graph: graph.clone(),
-            },
+            inner: GraphAssessor::new(
+                graph.clone(),
+                passkey_pilot::assess::Settings::from_config(&config, jiff::Timestamp::now()),
+                system_clock(),
+            ),
             calls: calls.clone(),
             hang,
         }),
@@ -281,134 +290,6 @@ async fn kinds(engine: &Engine, who: &Who) -> Vec<String> {
         .into_iter()
         .map(|e| e.event.kind)
         .collect()
-}
-
-#[tokio::test]
-async fn a_person_goes_from_install_to_the_enforcement_group() {
-    let t = tenant().await;
-    let bot = launch(&t, "memory://", false).await;
-    let (user, phone) = newcomer(&t);
-    let who = who(&t, &user);
-
-    let d = bot
-        .channel
-        .deliver(&bot.channel.members_added(&user))
-        .await
-        .unwrap();
-    assert_eq!(d.status, 200);
-    let d = bot
-        .channel
-        .deliver(&bot.channel.message(&user, "hi"))
-        .await
-        .unwrap();
-    assert_eq!(d.status, 200);
-    let cards = transcript_cards(&t, &user);
-    assert_eq!(cards.len(), 2, "welcome on install and on hi: {cards:?}");
-    let welcome = &cards[1];
-
-    let devices = click(&bot, &user, "start", json!({"seq": seq_of(welcome)})).await;
-    assert!(
-        text_of(&devices).contains("\"verb\":\"register\""),
-        "{devices}"
-    );
-    let register = click(
-        &bot,
-        &user,
-        "register",
-        json!({"seq": seq_of(&devices), "device": "phone", "option": "authenticatorPasskey"}),
-    )
-    .await;
-
-    let http = reqwest::Client::new();
-    let r = http
-        .post(format!(
-            "{}/_sim/people/{}/passkeys",
-            t.sim.base_url(),
-            user.object_id
-        ))
-        .json(&json!({"device": phone, "kind": "authenticator"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    let r = http
-        .post(format!("{}/_sim/time/advance", t.sim.base_url()))
-        .json(&json!({"seconds": 600}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-
-    let test = click(&bot, &user, "registered", json!({"seq": seq_of(&register)})).await;
-    assert!(
-        text_of(&test).contains("https://example.test/test-signin"),
-        "the test card follows once Graph shows the passkey: {test}"
-    );
-    bot.engine
-        .deliver(
-            &who,
-            Event::TestSignIn {
-                result: TestResult::Passed,
-            },
-        )
-        .await
-        .unwrap();
-    let confirm = transcript_cards(&t, &user).pop().unwrap();
-    assert!(
-        text_of(&confirm).contains("\"verb\":\"enforce\""),
-        "{confirm}"
-    );
-
-    let protected = click(&bot, &user, "enforce", json!({"seq": seq_of(&confirm)})).await;
-    let state = bot.engine.journey(&who).await.unwrap();
-    assert_eq!(state.conversation.state.name(), "enforced");
-    assert_eq!(
-        protected,
-        passkey_pilot_protected_card(&bot, &who).await,
-        "the answer is the protected card"
-    );
-    let members: Value = http
-        .get(format!(
-            "{}/_sim/groups/{}/members",
-            t.sim.base_url(),
-            t.group_id
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        members.to_string().contains(&user.object_id.to_string()),
-        "{members}"
-    );
-    let kinds = kinds(&bot.engine, &who).await;
-    assert!(kinds.contains(&"enforcement.added".to_owned()), "{kinds:?}");
-    assert!(kinds.contains(&"journey.enforced".to_owned()), "{kinds:?}");
-}
-
-/// What a refresh of the current card shows once enforced.
-async fn passkey_pilot_protected_card(bot: &Bot, who: &Who) -> Value {
-    let state = bot.engine.journey(who).await.unwrap();
-    assert_eq!(state.conversation.state.name(), "enforced");
-    let user = TeamsUser {
-        object_id: uuid::Uuid::parse_str(who.aad_object_id.as_str()).unwrap(),
-        name: String::new(),
-        locale: "en-US".into(),
-        time_zone: "Europe/Berlin".into(),
-        country: "DE".into(),
-        platform: "Web".into(),
-    };
-    let mut activity = bot.channel.card_action(
-        &user,
-        None,
-        "refresh",
-        json!({"seq": state.conversation.seq}),
-    );
-    activity["value"]["trigger"] = json!("automatic");
-    let d = bot.channel.deliver(&activity).await.unwrap();
-    d.body["value"].clone()
 }
 
 #[tokio::test]

@@ -93,6 +93,9 @@ async fn world() -> World {
         ("GRAPH__CLIENT_ID", GRAPH_APP_ID.to_owned()),
         ("GRAPH__CLIENT_SECRET", GRAPH_SECRET.to_owned()),
         ("GRAPH__TOKEN_URL", sim.token_url()),
+        // Graph's reports budget (5 requests in 10 s) allows about one assessment every
+        // 9 s per tenant; the simulated tenant's limits are raised as far as the bot's.
+        ("GRAPH__REPORTS_PER_10S", "5000".to_owned()),
         ("ENFORCEMENT__GROUP_ID", group_id.clone()),
         ("TEST_SIGNIN__CLIENT_ID", TEST_APP_ID.to_owned()),
         ("TEST_SIGNIN__CLIENT_SECRET", TEST_APP_SECRET.to_owned()),
@@ -180,8 +183,8 @@ impl World {
     }
 
     /// The person adds a passkey of `kind` on their device `device` (display name), as the
-    /// register card told them; Graph lists it only after its lag.
-    async fn register_passkey(&self, p: &Person, device: &str, kind: &str) {
+    /// register card told them; Graph lists it only after its lag. Returns the method id.
+    async fn register_passkey(&self, p: &Person, device: &str, kind: &str) -> String {
         let r = reqwest::Client::new()
             .post(format!(
                 "{}/_sim/people/{}/passkeys",
@@ -192,7 +195,9 @@ impl World {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 201, "{:?}", r.text().await);
+        assert_eq!(r.status(), 201);
+        let body: Value = r.json().await.unwrap();
+        body["methodId"].as_str().unwrap().to_owned()
     }
 
     /// Moves the simulated tenant's clock (Graph's lags, log windows) forward.
@@ -280,18 +285,6 @@ impl<'a> Chat<'a> {
             let d = self.w.channel.deliver(&activity).await.unwrap();
             assert_eq!(d.status, 200);
         }
-        self.sync();
-    }
-
-    async fn say(&mut self, text: &str) {
-        self.inputs += 1;
-        let d = self
-            .w
-            .channel
-            .deliver(&self.w.channel.message(&self.user, text))
-            .await
-            .unwrap();
-        assert_eq!(d.status, 200);
         self.sync();
     }
 
@@ -524,11 +517,10 @@ fn iphone_of<'a>(w: &'a World, p: &'a Person) -> &'a Device {
         .expect("an iPhone")
 }
 
-/// Adds the app, starts, and registers the recommended passkey on the iPhone; returns with
-/// the test card on screen.
+/// Starts and registers the recommended passkey on the iPhone; returns with the test card
+/// on screen.
 async fn register_on_iphone(chat: &mut Chat<'_>) {
-    let w = chat.w;
-    let iphone = iphone_of(w, chat.person).display_name.clone();
+    let iphone = iphone_of(chat.w, chat.person).display_name.clone();
     chat.click("start").await;
     assert!(text(chat.current()).contains(&iphone), "{}", chat.current());
     // The one-click "next" on the devices card: the iPhone and its best option.
@@ -541,10 +533,15 @@ async fn register_on_iphone(chat: &mut Chat<'_>) {
         "{}",
         chat.current()
     );
-    w.register_passkey(chat.person, &iphone, "authenticator")
-        .await;
+    register_and_wait(chat, &iphone, "authenticator").await;
+}
+
+/// The person sets the passkey up on `device` as the register card says, says so, and the
+/// bot looks until Graph shows it (the simulated Graph lists new methods after 30 s).
+async fn register_and_wait(chat: &mut Chat<'_>, device: &str, kind: &str) -> String {
+    let w = chat.w;
+    let method = w.register_passkey(chat.person, device, kind).await;
     chat.click("registered").await;
-    // Graph does not list the passkey yet: the bot says it is looking and looks again later.
     w.advance(jiff::SignedDuration::from_secs(31)).await;
     let mut at = jiff::Timestamp::now();
     for _ in 0..6 {
@@ -555,6 +552,7 @@ async fn register_on_iphone(chat: &mut Chat<'_>) {
         w.worker_round(at).await;
     }
     chat.sync();
+    method
 }
 
 fn authenticator_passkey(b: &SignInButton) -> bool {
@@ -599,4 +597,285 @@ async fn an_iphone_on_ios_17_and_a_windows_11_pc_reach_the_enforcement_group_in_
         w.enforced(person).await,
         "Graph lists the person in the group"
     );
+}
+
+/// What a person does on the sign-in page when their passkey is gone: try it, then fall back
+/// to the app notification they are used to.
+fn push(b: &SignInButton) -> bool {
+    b.method == "authenticatorPush"
+}
+
+fn the_method(id: String) -> impl Fn(&SignInButton) -> bool {
+    move |b: &SignInButton| b.id.ends_with(&id)
+}
+
+#[tokio::test]
+async fn an_iphone_on_ios_16_gets_a_temporary_exclusion_and_stays_out_of_the_group() {
+    let w = world().await;
+    let person = w.person(|pop, p| {
+        let devices: Vec<&Device> = pop.devices_of(p).collect();
+        devices.len() == 2
+            && devices.iter().any(|d| is_phone_on(d, Platform::Ios, 16))
+            && devices.iter().any(|d| d.platform == Platform::Windows)
+    });
+    let iphone = iphone_of(&w, person).display_name.clone();
+    let mut chat = Chat::new(&w, person);
+    chat.install().await;
+    let devices = chat.click("start").await;
+    assert!(
+        text(&devices).contains(
+            "This iPhone or iPad runs an iOS version older than 17, which cannot keep a passkey in Microsoft Authenticator."
+        ),
+        "the devices card says why the iPhone cannot: {devices}"
+    );
+    let request = chat.click("exclude").await;
+    assert!(text(&request).contains(&iphone), "{request}");
+    // Without a reason nothing is lost: the request comes back.
+    let again = chat.submit("requestExclusion", "reason", "  ").await;
+    assert_eq!(title(&again), "Ask for a temporary exclusion");
+    let excluded = chat
+        .submit(
+            "requestExclusion",
+            "reason",
+            "My company iPhone 8 cannot update; a new one is ordered.",
+        )
+        .await;
+    assert!(text(&excluded).contains(&iphone), "{excluded}");
+
+    let first = person.given_name.unwrap_or_default();
+    assert_eq!(
+        chat.titles(),
+        [
+            format!("Hi {first}, let's move you to passkeys"),
+            "Your devices".to_owned(),
+            "Ask for a temporary exclusion".to_owned(),
+            "Ask for a temporary exclusion".to_owned(),
+            "Exclusion granted".to_owned(),
+        ]
+    );
+    let who = chat.who();
+    let events = w
+        .engine
+        .store()
+        .events_for(&who.tenant_id, &who.aad_object_id, 200)
+        .await
+        .unwrap();
+    let granted = events
+        .iter()
+        .find(|e| e.event.kind == "exclusion.granted")
+        .expect("the exclusion is stored");
+    assert_eq!(
+        granted.event.data["reason"],
+        "My company iPhone 8 cannot update; a new one is ordered."
+    );
+    assert!(
+        !w.enforced(person).await,
+        "an excluded person is not enforced"
+    );
+}
+
+#[tokio::test]
+async fn a_passkey_deleted_from_the_phone_fails_the_test_is_set_up_again_and_passes() {
+    let w = world().await;
+    let person = w.person(|pop, p| {
+        p.traits.passkey_deleted_from_phone
+            && pop
+                .devices_of(p)
+                .any(|d| d.platform == Platform::Ios && d.os.major >= 17)
+    });
+    let iphone = iphone_of(&w, person).display_name.clone();
+    let mut chat = Chat::new(&w, person);
+    chat.install().await;
+    let devices = chat.click("start").await;
+    assert!(
+        text(&devices).contains("it may have been deleted from the phone"),
+        "{devices}"
+    );
+    chat.click("test").await;
+    // The passkey is not on the phone any more; the app notification does not count.
+    let page = chat
+        .test_sign_in(&[&|b: &SignInButton| b.method == "passkey", &push])
+        .await;
+    assert!(page.contains("did not use a passkey"), "{page}");
+    let failed = chat.current().clone();
+    assert!(
+        text(&failed).contains(&format!("Set it up again on {iphone}")),
+        "{failed}"
+    );
+    chat.click_where("register", |a| {
+        a["title"]
+            .as_str()
+            .is_some_and(|t| t.ends_with(iphone.as_str()))
+    })
+    .await;
+    let method = register_and_wait(&mut chat, &iphone, "authenticator").await;
+    let page = chat.test_sign_in(&[&the_method(method)]).await;
+    assert!(page.contains("Your passkey works"), "{page}");
+    chat.click("enforce").await;
+
+    let first = person.given_name.unwrap_or_default();
+    assert_eq!(
+        chat.titles(),
+        [
+            format!("Hi {first}, let's move you to passkeys"),
+            "Your devices".to_owned(),
+            "Test your passkey sign-in".to_owned(),
+            "The test sign-in did not work".to_owned(),
+            format!("Set up Passkey in Microsoft Authenticator on {iphone}"),
+            "Looking for your new passkey…".to_owned(),
+            "Test your passkey sign-in".to_owned(),
+            "Ready to switch your account to passkeys".to_owned(),
+            "You're protected".to_owned(),
+        ],
+        "state: {}",
+        chat.state().await
+    );
+    assert!(w.enforced(person).await);
+}
+
+#[tokio::test]
+async fn a_forgotten_windows_hello_pin_is_set_up_again_from_the_failed_test() {
+    let w = world().await;
+    // Windows Hello with a forgotten PIN on the PC; the phone already signs in with a
+    // passkey in Authenticator. (The first such person speaks German.)
+    let person = w.person(|pop, p| {
+        p.traits.forgotten_whfb_pin
+            && pop.devices_of(p).count() == 2
+            && p.methods.iter().any(|m| {
+                matches!(
+                    m.kind,
+                    MethodKind::Fido2 {
+                        passkey: passkey_pilot::sim::population::PasskeyModel::AuthenticatorIos
+                            | passkey_pilot::sim::population::PasskeyModel::AuthenticatorAndroid,
+                        state: passkey_pilot::sim::population::PasskeyState::InUse,
+                        device: Some(_),
+                        ..
+                    }
+                )
+            })
+    });
+    let pc = w
+        .devices(person)
+        .into_iter()
+        .find(|d| d.platform == Platform::Windows)
+        .unwrap()
+        .display_name
+        .clone();
+    let mut chat = Chat::new(&w, person);
+    chat.install().await;
+    let devices = chat.click("start").await;
+    assert!(
+        text(&devices).contains("die PIN wurde lange nicht benutzt"),
+        "{devices}"
+    );
+    chat.click("test").await;
+    // At the PC, Windows Hello asks for the PIN the person no longer knows.
+    let page = chat
+        .test_sign_in(&[
+            &|b: &SignInButton| b.method == "windowsHelloForBusiness",
+            &push,
+        ])
+        .await;
+    assert!(page.contains("did not use a passkey"), "{page}");
+    chat.click_where("register", |a| {
+        a["data"]["option"] == "windowsHelloForBusiness"
+            && a["title"].as_str().is_some_and(|t| t.contains(pc.as_str()))
+    })
+    .await;
+    let method = register_and_wait(&mut chat, &pc, "windowsHello").await;
+    let page = chat.test_sign_in(&[&the_method(method)]).await;
+    assert!(page.contains("Your passkey works"), "{page}");
+    chat.click("enforce").await;
+
+    let first = person.given_name.unwrap_or_default();
+    assert_eq!(
+        chat.titles(),
+        [
+            format!("Hallo {first}, jetzt geht es zu Passkeys"),
+            "Ihre Geräte".to_owned(),
+            "Testen Sie Ihre Anmeldung mit Passkey".to_owned(),
+            "Die Testanmeldung hat nicht geklappt".to_owned(),
+            format!("Windows Hello for Business auf {pc} einrichten"),
+            "Ich suche Ihren neuen Passkey…".to_owned(),
+            "Testen Sie Ihre Anmeldung mit Passkey".to_owned(),
+            "Bereit, Ihr Konto auf Passkeys umzustellen".to_owned(),
+            "Sie sind geschützt".to_owned(),
+        ],
+        "state: {}",
+        chat.state().await
+    );
+    assert!(w.enforced(person).await);
+}
+
+#[tokio::test]
+async fn a_person_who_ignores_the_welcome_for_days_starts_from_it_later() {
+    let w = world().await;
+    let person = w.person(iphone_ios17_and_windows11(&w, "en"));
+    let mut chat = Chat::new(&w, person);
+    chat.install().await;
+    // Four days pass: Graph's clock moves on and the bot's worker runs meanwhile.
+    w.advance(jiff::SignedDuration::from_hours(4 * 24)).await;
+    w.worker_round(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(4 * 24))
+        .await;
+    chat.sync();
+    assert_eq!(chat.seen.len(), 1, "nothing but the welcome meanwhile");
+    // Back at work, the person clicks the button on the welcome card they got days ago.
+    register_on_iphone(&mut chat).await;
+    let page = chat.test_sign_in(&[&authenticator_passkey]).await;
+    assert!(page.contains("Your passkey works"), "{page}");
+    chat.click("enforce").await;
+
+    let first = person.given_name.unwrap_or_default();
+    assert_eq!(
+        chat.titles(),
+        [
+            format!("Hi {first}, let's move you to passkeys"),
+            "Your devices".to_owned(),
+            format!(
+                "Set up Passkey in Microsoft Authenticator on {}",
+                iphone_of(&w, person).display_name
+            ),
+            "Looking for your new passkey…".to_owned(),
+            "Test your passkey sign-in".to_owned(),
+            "Ready to switch your account to passkeys".to_owned(),
+            "You're protected".to_owned(),
+        ],
+        "state: {}",
+        chat.state().await
+    );
+    assert!(w.enforced(person).await);
+}
+
+#[tokio::test]
+async fn a_german_speaking_person_gets_every_card_in_german() {
+    let w = world().await;
+    let person = w.person(iphone_ios17_and_windows11(&w, "de"));
+    let mut chat = Chat::new(&w, person);
+    assert!(chat.user.locale.starts_with("de"));
+    chat.install().await;
+    register_on_iphone(&mut chat).await;
+    let page = chat.test_sign_in(&[&authenticator_passkey]).await;
+    assert!(page.contains("Your passkey works"), "{page}");
+    chat.click("enforce").await;
+
+    let first = person.given_name.unwrap_or_default();
+    assert_eq!(
+        chat.titles(),
+        [
+            format!("Hallo {first}, jetzt geht es zu Passkeys"),
+            "Ihre Geräte".to_owned(),
+            format!(
+                "Passkey in Microsoft Authenticator auf {} einrichten",
+                iphone_of(&w, person).display_name
+            ),
+            "Ich suche Ihren neuen Passkey…".to_owned(),
+            "Testen Sie Ihre Anmeldung mit Passkey".to_owned(),
+            "Bereit, Ihr Konto auf Passkeys umzustellen".to_owned(),
+            "Sie sind geschützt".to_owned(),
+        ],
+        "state: {}",
+        chat.state().await
+    );
+    assert!(chat.inputs <= 5, "{} steps", chat.inputs);
+    assert!(w.enforced(person).await);
 }

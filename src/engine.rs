@@ -58,6 +58,8 @@ const INSTALL_WELCOME_WINDOW: Duration = Duration::from_secs(600);
 const EFFECT_LEASE: SignedDuration = SignedDuration::from_secs(60);
 /// Effects the worker claims per round.
 const WORKER_BATCH: u32 = 32;
+/// Inbound activities remembered per journey (Teams redelivers within seconds).
+const APPLIED_KEEP: usize = 32;
 /// Steps retried after a version conflict before giving up.
 const MAX_CONFLICTS: usize = 5;
 /// While enforcement is paused, a pending group add looks again after this long.
@@ -138,6 +140,11 @@ pub struct StoredState {
     pub conversation: Conversation,
     #[serde(default)]
     pub person: PersonInfo,
+    /// The latest inbound activities (`conversation:activity id`) this journey stepped with,
+    /// saved with the step itself: a redelivered activity is recognised here even when the
+    /// bot stopped between claiming it and saving its step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<String>,
 }
 
 /// Whose journey.
@@ -354,11 +361,10 @@ impl Engine {
         };
         match &activity.kind {
             ActivityType::Message => {
-                if self
+                let claim = self
                     .claim(activity, &chat, now, Some("bot.message_received"))
-                    .await?
-                    == Claim::Duplicate
-                {
+                    .await?;
+                if claim == Claim::Duplicate && self.applied(&chat, activity).await? {
                     return Ok(Outcome::Ack);
                 }
                 let intent = conversation::intent::parse(activity.text.as_deref().unwrap_or(""));
@@ -440,11 +446,12 @@ impl Engine {
             };
             return Ok(Outcome::InvokeResponse(card_response(card)));
         }
-        if self
+        let claim = self
             .claim(activity, chat, now, Some("bot.card_action"))
-            .await?
-            == Claim::Duplicate
-        {
+            .await?;
+        // A claimed click whose step was never saved (the bot stopped in between) is
+        // stepped now; one the journey has seen is only answered.
+        if claim == Claim::Duplicate && self.applied(chat, activity).await? {
             // Teams redelivered the click: answer with what is true now, change nothing.
             let (state, _) = self.load(&who).await?;
             let screen = self.current_screen(&state.conversation, now);
@@ -506,6 +513,19 @@ impl Engine {
         Ok(Outcome::Ack)
     }
 
+    /// Has the person's journey already stepped with this activity?
+    async fn applied(&self, chat: &PersonalChat, activity: &Activity) -> Result<bool, EngineError> {
+        let Some(key) = inbound_key(chat, activity) else {
+            return Ok(true);
+        };
+        let (state, _) = self.load(&chat.who()).await?;
+        if state.applied.contains(&key) {
+            return Ok(true);
+        }
+        tracing::warn!(conversation = %chat.conversation_id, "a redelivered activity was claimed but never stepped; stepping it now");
+        Ok(false)
+    }
+
     /// Steps the journey with an event from an inbound activity and carries out what follows
     /// as its own task; waits for it within the budget and returns the card for the invoke
     /// answer. What the task does after the answer was taken goes out as messages.
@@ -517,10 +537,7 @@ impl Engine {
         mode: Mode,
         now: Timestamp,
     ) -> Result<Option<Value>, EngineError> {
-        let key = activity
-            .id
-            .as_deref()
-            .map(|id| format!("{}:{id}", chat.conversation_id.as_str()));
+        let key = inbound_key(chat, activity);
         let answer = Arc::new(Mutex::new(Answer::default()));
         let (engine, who, person, task_answer) = (
             self.clone(),
@@ -674,8 +691,27 @@ impl Engine {
     ) -> Result<(Vec<i64>, Option<Value>), EngineError> {
         for _ in 0..MAX_CONFLICTS {
             let (mut state, version) = self.load(who).await?;
+            if let Some(key) = &key
+                && state.applied.contains(key)
+            {
+                // Stepped already (a redelivery racing the first delivery): only answer.
+                let card = match mode {
+                    Mode::Invoke => {
+                        let screen = self.current_screen(&state.conversation, now);
+                        Some(self.render(&screen, &state, who).await?)
+                    }
+                    Mode::Message { .. } => None,
+                };
+                return Ok((Vec::new(), card));
+            }
             if let Some(person) = &person {
                 state.person = person.clone();
+            }
+            let mut applied = state.applied.clone();
+            if let Some(key) = &key {
+                applied.push(key.clone());
+                let excess = applied.len().saturating_sub(APPLIED_KEEP);
+                applied.drain(..excess);
             }
             let ctx = Ctx {
                 now,
@@ -685,6 +721,7 @@ impl Engine {
             let next = StoredState {
                 conversation: step.next,
                 person: state.person,
+                applied,
             };
             let mut effects = Vec::new();
             let mut events = Vec::new();
@@ -1120,6 +1157,14 @@ enum SendFailure {
 fn backoff(attempts: i64) -> SignedDuration {
     let secs = 5i64.saturating_mul(1 << attempts.clamp(0, 7));
     SignedDuration::from_secs(secs.min(600))
+}
+
+/// What a journey remembers an inbound activity by: `conversation:activity id`.
+fn inbound_key(chat: &PersonalChat, activity: &Activity) -> Option<String> {
+    activity
+        .id
+        .as_deref()
+        .map(|id| format!("{}:{id}", chat.conversation_id.as_str()))
 }
 
 fn card_response(card: Value) -> Value {

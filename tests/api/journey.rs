@@ -388,6 +388,70 @@ async fn a_card_action_delivered_twice_has_one_effect() {
 }
 
 #[tokio::test]
+async fn a_click_claimed_before_a_crash_but_never_stepped_is_stepped_when_teams_redelivers_it() {
+    let t = tenant().await;
+    let bot = launch(&t, "memory://", false).await;
+    let (user, _) = newcomer(&t);
+    let who = who(&t, &user);
+    bot.channel
+        .deliver(&bot.channel.message(&user, "hi"))
+        .await
+        .unwrap();
+    let welcome = transcript_cards(&t, &user).pop().unwrap();
+    let click = bot
+        .channel
+        .card_action(&user, None, "start", json!({"seq": seq_of(&welcome)}));
+    // The bot claimed the click and stopped before saving its step: only the claim is stored.
+    let now = jiff::Timestamp::now();
+    let claim = passkey_pilot::store::Inbound {
+        conversation_id: passkey_pilot::ids::ConversationId::parse(
+            click["conversation"]["id"].as_str().unwrap(),
+        )
+        .unwrap(),
+        activity_id: passkey_pilot::ids::ActivityId::parse(click["id"].as_str().unwrap()).unwrap(),
+        received_at: now,
+        expires_at: now + jiff::SignedDuration::from_secs(3600),
+        conversation_ref: None,
+        event: None,
+    };
+    assert_eq!(
+        bot.engine.store().record_inbound(&claim).await.unwrap(),
+        passkey_pilot::store::Claim::First
+    );
+    assert_eq!(
+        bot.engine
+            .journey(&who)
+            .await
+            .unwrap()
+            .conversation
+            .state
+            .name(),
+        "notStarted"
+    );
+
+    // Teams gets no answer and delivers the click again: it takes effect, once.
+    let first = bot.channel.deliver(&click).await.unwrap();
+    assert_eq!(first.body["statusCode"], 200, "{}", first.body);
+    assert!(
+        first.body["value"]
+            .to_string()
+            .contains("\"verb\":\"register\""),
+        "the answer is the devices card: {}",
+        first.body
+    );
+    let second = bot.channel.deliver(&click).await.unwrap();
+    assert_eq!(first.body["value"], second.body["value"]);
+    assert_eq!(bot.calls.load(Ordering::SeqCst), 1, "one look at Graph");
+    let kinds = kinds(&bot.engine, &who).await;
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "journey.started").count(),
+        1,
+        "{kinds:?}"
+    );
+    bot.kill().await;
+}
+
+#[tokio::test]
 async fn an_old_card_refreshes_to_out_of_date_silently_and_a_click_on_it_changes_nothing() {
     let t = tenant().await;
     let bot = launch(&t, "memory://", false).await;

@@ -1270,6 +1270,15 @@ mod tests {
             "https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/v2.0"
         );
         assert_eq!(t.redirect_url, "https://bot.example/signin/test/callback");
+        // The bot's own test sign-ins are not a device the person works on.
+        assert_eq!(c.readiness.test_app_id, t.client_id);
+        assert!(
+            c.readiness
+                .effective_rules()
+                .ignored_app(&t.client_id)
+                .is_some()
+        );
+        assert_eq!(Config::defaults().readiness.test_app_id, "");
     }
 
     #[test]

@@ -354,6 +354,16 @@ impl<'a> Chat<'a> {
         let browser = &self.w.browser;
         let r = browser.get(&link).send().await.unwrap();
         let authorize = location(&r);
+        // The bot knows who is chatting: Entra's page opens with their account filled in.
+        let hint = url::Url::parse(&authorize)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "login_hint")
+            .map(|(_, v)| v.into_owned());
+        assert_eq!(
+            hint.as_deref(),
+            Some(self.person.user_principal_name.as_str())
+        );
         let r = browser.get(&authorize).send().await.unwrap();
         assert_eq!(r.status(), 200);
         let mut html = r.text().await.unwrap();

@@ -89,6 +89,22 @@ impl TestLinks for FixedLink {
     }
 }
 
+/// The test sign-in cannot make links just now (its store is down).
+struct BrokenLinks;
+
+#[async_trait]
+impl TestLinks for BrokenLinks {
+    async fn test_url(
+        &self,
+        _: &TenantId,
+        _: &AadObjectId,
+        _: &ConversationId,
+        _: Option<&str>,
+    ) -> Result<Option<String>, LinkError> {
+        Err(LinkError("store: connection refused".into()))
+    }
+}
+
 /// Counts assessments, and until released, hangs in them (a bot stuck mid-effect).
 struct Gate {
     inner: GraphAssessor,
@@ -129,7 +145,7 @@ impl Bot {
 }
 
 async fn launch(t: &Tenant, store_url: &str, hang: bool) -> Bot {
-    launch_with(t, store_url, hang, &[], None).await
+    launch_with(t, store_url, hang, &[], None, None).await
 }
 
 async fn launch_with(
@@ -138,6 +154,7 @@ async fn launch_with(
     hang: bool,
     extra: &[(&str, &str)],
     groups: Option<Arc<dyn Groups>>,
+    links: Option<Arc<dyn TestLinks>>,
 ) -> Bot {
     let config = bot_config(t, store_url, extra);
     let graph = GraphClient::from_config(&config.graph, reqwest::Client::new()).unwrap();
@@ -152,7 +169,7 @@ async fn launch_with(
             calls: calls.clone(),
             hang,
         }),
-        test_links: Arc::new(FixedLink),
+        test_links: links.unwrap_or_else(|| Arc::new(FixedLink)),
         groups: groups.unwrap_or_else(|| Arc::new(graph)),
     };
     let store = passkey_pilot::store::open(&config.store.url).await.unwrap();
@@ -553,6 +570,7 @@ async fn the_kill_switch_holds_every_group_add_without_giving_up_on_it() {
         false,
         &[("ENFORCEMENT__PAUSED", "true")],
         None,
+        None,
     )
     .await;
     let (user, _) = newcomer(&t);
@@ -573,7 +591,7 @@ async fn the_kill_switch_holds_every_group_add_without_giving_up_on_it() {
 #[tokio::test]
 async fn a_group_add_that_keeps_failing_is_given_up_after_the_attempt_cap() {
     let t = tenant().await;
-    let bot = launch_with(&t, "memory://", false, &[], Some(Arc::new(Refusing))).await;
+    let bot = launch_with(&t, "memory://", false, &[], Some(Arc::new(Refusing)), None).await;
     let (user, _) = newcomer(&t);
     let who = who(&t, &user);
     enqueue_group_add(&bot.engine, &who).await;
@@ -593,6 +611,42 @@ async fn a_group_add_that_keeps_failing_is_given_up_after_the_attempt_cap() {
         bot.engine.tick(at).await.unwrap().claimed,
         0,
         "dead stays dead"
+    );
+    bot.kill().await;
+}
+
+#[tokio::test]
+async fn without_a_test_link_the_test_card_says_so_and_offers_to_try_again() {
+    let t = tenant().await;
+    let bot = launch_with(
+        &t,
+        "memory://",
+        false,
+        &[],
+        None,
+        Some(Arc::new(BrokenLinks)),
+    )
+    .await;
+    let (user, _) = newcomer(&t);
+    bot.channel
+        .deliver(&bot.channel.message(&user, "hi"))
+        .await
+        .unwrap();
+    let welcome = transcript_cards(&t, &user).pop().unwrap();
+    let devices = click(&bot, &user, "start", json!({"seq": seq_of(&welcome)})).await;
+    let test = click(&bot, &user, "test", json!({"seq": seq_of(&devices)})).await;
+    let text = text_of(&test);
+    assert!(
+        text.contains("The test sign-in cannot start just now"),
+        "{test}"
+    );
+    assert!(!text.contains("Action.OpenUrl"), "{test}");
+    assert!(!text.contains("connection refused"), "no internals: {test}");
+    // "Try again" asks for a new link: still none, still the same card, nothing breaks.
+    let again = click(&bot, &user, "test", json!({"seq": seq_of(&test)})).await;
+    assert!(
+        text_of(&again).contains("The test sign-in cannot start just now"),
+        "{again}"
     );
     bot.kill().await;
 }

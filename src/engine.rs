@@ -15,7 +15,11 @@
 //! read: the current card when the card is current, otherwise the out-of-date card (which
 //! has no refresh of its own), and never a step or a new message — Teams refreshes every
 //! card in view, and old cards turning into copies of the live one would clutter the chat.
-//! Each inbound activity id is claimed first, so a redelivered activity has no effect.
+//! Each inbound activity id is claimed first (the claim stores the conversation reference and
+//! the event once), and the journey remembers the activities it stepped with in the same save
+//! as the step: a redelivered activity the journey has seen has no effect, and one that was
+//! claimed but never stepped (the bot stopped in between) is stepped when Teams delivers it
+//! again.
 
 pub mod ports;
 

@@ -79,6 +79,7 @@ fn plan(credentials: u32, registered: bool) -> DevicePlan {
         verdict: PlanVerdict::NotYet,
         devices,
         credentials,
+        login_hint: None,
     }
 }
 

@@ -15,7 +15,8 @@ use crate::botframework::connector::Connector;
 use crate::botframework::token;
 use crate::cards::Cards;
 use crate::config::Config;
-use crate::engine::{Engine, EngineSettings, Ports};
+use crate::engine::ports::NoTestLinks;
+use crate::engine::{Engine, EngineSettings, Ports, TestLinks};
 use crate::http::{AppState, router};
 use crate::i18n::Locales;
 use crate::store::{self, Store};
@@ -129,13 +130,21 @@ impl Application {
         let connector = Arc::new(Connector::new(&config.bot, tokens, http.clone()));
         let ports = match ports {
             Some(ports) => ports,
-            None => match crate::graph::GraphClient::from_config(&config.graph, http) {
-                Ok(graph) => Ports::from_graph(Some(graph), ""),
-                Err(e) => {
-                    tracing::warn!(error = %e, "Graph is not usable: the journey cannot assess or enforce");
-                    Ports::from_graph(None, &e.to_string())
+            None => {
+                let test_links: Arc<dyn TestLinks> = match &test_signin {
+                    Some(service) => service.clone(),
+                    None => Arc::new(NoTestLinks),
+                };
+                let settings =
+                    crate::assess::Settings::from_config(&config, jiff::Timestamp::now());
+                match crate::graph::GraphClient::from_config(&config.graph, http) {
+                    Ok(graph) => Ports::from_graph(Some(graph), "", settings, test_links),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Graph is not usable: the journey cannot assess or enforce");
+                        Ports::from_graph(None, &e.to_string(), settings, test_links)
+                    }
                 }
-            },
+            }
         };
         let engine = Engine::new(
             store.clone(),

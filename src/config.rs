@@ -262,7 +262,8 @@ pub struct ReadinessConfig {
     /// Empty: every member of the tenant.
     pub target_group_id: String,
     pub excluded_group_ids: Vec<String>,
-    /// Empty: the bot's test sign-in uses no app of its own.
+    /// The bot's test sign-in app, whose sign-ins say nothing about a person's devices;
+    /// `test_signin.client_id` when unset.
     pub test_app_id: String,
     pub rules: crate::readiness::Rules,
 }
@@ -722,6 +723,10 @@ impl Config {
         let r = &mut self.readiness;
         if !r.target_group_id.is_empty() {
             r.target_group_id = guid("readiness.target_group_id", &r.target_group_id)?;
+        }
+        if r.test_app_id.trim().is_empty() {
+            // The bot's own test sign-ins are not a person's devices.
+            r.test_app_id = self.test_signin.client_id.trim().to_owned();
         }
         if !r.test_app_id.is_empty() {
             r.test_app_id = guid("readiness.test_app_id", &r.test_app_id)?;
@@ -1265,6 +1270,15 @@ mod tests {
             "https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/v2.0"
         );
         assert_eq!(t.redirect_url, "https://bot.example/signin/test/callback");
+        // The bot's own test sign-ins are not a device the person works on.
+        assert_eq!(c.readiness.test_app_id, t.client_id);
+        assert!(
+            c.readiness
+                .effective_rules()
+                .ignored_app(&t.client_id)
+                .is_some()
+        );
+        assert_eq!(Config::defaults().readiness.test_app_id, "");
     }
 
     #[test]

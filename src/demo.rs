@@ -29,6 +29,16 @@ const BOT_APP_SECRET: &str = "demo-only-bot-secret";
 const GRAPH_APP_ID: &str = "00000000-0000-4000-8000-00000000de31";
 /// Only valid against this process's simulator.
 const GRAPH_APP_SECRET: &str = "demo-only-graph-secret";
+/// The bot's test sign-in app in the simulated tenant.
+const TEST_APP_ID: &str = "00000000-0000-4000-8000-00000000de32";
+/// Only valid against this process's simulator.
+const TEST_APP_SECRET: &str = "demo-only-test-signin-secret";
+/// The API scope whose access token carries the authentication context.
+const TEST_SCOPE: &str = "api://passkey-pilot/Test.Read";
+/// The authentication context the simulated Conditional Access policy requires a passkey for.
+const TEST_AUTH_CONTEXT: &str = "c1";
+/// How long the simulated Graph takes to list a new passkey (Entra takes about a minute).
+const METHOD_LAG: jiff::SignedDuration = jiff::SignedDuration::from_secs(10);
 /// How long start-up waits for the bot to load the simulator's signing keys.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many people are returned by one search.
@@ -115,12 +125,24 @@ pub(crate) struct DemoState {
     pub(crate) population: Arc<Population>,
     pub(crate) channel: Channel,
     pub(crate) connector: Arc<Connector>,
+    /// The simulated Graph, where people "set up" passkeys on their devices.
+    graph: Option<Arc<crate::sim::graph::Graph>>,
     /// Lower-case display names and UPNs, for search.
     search_keys: Vec<String>,
     helpdesk: HashSet<u32>,
     admins: HashSet<u32>,
     /// People whose install has been sent to the bot.
     installed: Mutex<HashSet<Guid>>,
+}
+
+/// One of a person's devices, as the page offers it for setting up a passkey.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DemoDevice {
+    pub name: String,
+    pub os: String,
+    /// The `kind` of `POST /_sim/people/{id}/passkeys` that fits the device.
+    pub kind: Option<&'static str>,
 }
 
 /// One search result, as the page lists it.
@@ -137,7 +159,12 @@ pub(crate) struct PersonSummary {
 }
 
 impl DemoState {
-    fn new(population: Arc<Population>, channel: Channel, connector: Arc<Connector>) -> DemoState {
+    fn new(
+        population: Arc<Population>,
+        channel: Channel,
+        connector: Arc<Connector>,
+        graph: Option<Arc<crate::sim::graph::Graph>>,
+    ) -> DemoState {
         let search_keys = population
             .people
             .iter()
@@ -158,6 +185,7 @@ impl DemoState {
             population,
             channel,
             connector,
+            graph,
             installed: Mutex::new(HashSet::new()),
         }
     }
@@ -267,6 +295,38 @@ impl DemoState {
         activity
     }
 
+    /// The person's devices, with the kind of passkey each can hold (`None`: none the demo
+    /// can set up there).
+    pub(crate) fn devices(&self, person: &Person) -> Vec<DemoDevice> {
+        use crate::sim::population::Platform;
+        self.population
+            .devices_of(person)
+            .map(|d| DemoDevice {
+                name: d.display_name.clone(),
+                os: format!("{} {}", d.platform.device_os(), d.os_version()),
+                kind: match d.platform {
+                    Platform::Ios | Platform::Android => Some("authenticator"),
+                    Platform::Windows => Some("windowsHello"),
+                    Platform::MacOs => Some("synced"),
+                    Platform::Linux => None,
+                },
+            })
+            .collect()
+    }
+
+    /// The person sets up a passkey on one of their devices, as the register card tells
+    /// them to (the simulated Graph lists it after its lag).
+    pub(crate) fn register_passkey(
+        &self,
+        person: &Person,
+        registration: &crate::sim::graph::PasskeyRegistration,
+    ) -> Result<crate::sim::graph::RegistrationOutcome, String> {
+        let graph = self.graph.as_ref().ok_or("the simulator has no Graph")?;
+        graph
+            .register_passkey(&person.id.to_string(), registration)
+            .map_err(|e| e.to_string())
+    }
+
     pub(crate) fn transcript(&self, person: &Person) -> Vec<TranscriptEntry> {
         let conversation = personal_conversation_id(&uuid::Uuid::from_u128(person.id.0));
         self.connector.transcript(&conversation).unwrap_or_default()
@@ -283,6 +343,10 @@ pub async fn start(options: DemoOptions) -> Result<DemoHandle, DemoError> {
     let sim = Simulator::start(SimulatorOptions {
         tenant_id: population.tenant_id.to_string(),
         population: Some(population.clone()),
+        // One person at a time clicks through the demo; Graph's reports budget (one
+        // assessment every 9 s per tenant) would make every click wait.
+        graph_throttle_scale: 100.0,
+        graph_method_lag: METHOD_LAG,
         ..SimulatorOptions::default()
     })
     .await
@@ -300,19 +364,42 @@ pub async fn start(options: DemoOptions) -> Result<DemoHandle, DemoError> {
         GRAPH_APP_SECRET,
         crate::sim::standalone::PRODUCT_GRAPH_ROLES,
     );
+    // The test sign-in comes back to the bot, so its address is fixed before it starts.
+    let bot_addr = free_local_addr().map_err(DemoError::Simulator)?;
+    let public_url = format!("http://{bot_addr}");
+    let callback = format!("{public_url}{}", crate::testsignin::CALLBACK_PATH);
+    sim.register_test_signin_app(
+        TEST_APP_ID,
+        Some(TEST_APP_SECRET),
+        &[&callback],
+        &[TEST_AUTH_CONTEXT],
+    )
+    .map_err(|e| DemoError::Simulator(std::io::Error::other(e.to_string())))?;
+    let enforcement_group = sim
+        .graph()
+        .map(|g| g.enforced_group_id())
+        .unwrap_or_default();
     for (key, value) in [
         ("GRAPH__BASE_URL", sim.base_url().to_owned()),
         ("GRAPH__TENANT_ID", sim.tenant_id().to_owned()),
         ("GRAPH__CLIENT_ID", GRAPH_APP_ID.to_owned()),
         ("GRAPH__CLIENT_SECRET", GRAPH_APP_SECRET.to_owned()),
         ("GRAPH__TOKEN_URL", sim.token_url()),
+        ("GRAPH__REPORTS_PER_10S", "500".to_owned()),
+        ("SERVER__BIND", bot_addr.to_string()),
+        ("SERVER__PUBLIC_URL", public_url.clone()),
+        ("TEST_SIGNIN__CLIENT_ID", TEST_APP_ID.to_owned()),
+        ("TEST_SIGNIN__CLIENT_SECRET", TEST_APP_SECRET.to_owned()),
+        ("TEST_SIGNIN__AUTH_CONTEXT", TEST_AUTH_CONTEXT.to_owned()),
+        ("TEST_SIGNIN__SCOPE", TEST_SCOPE.to_owned()),
+        (
+            "TEST_SIGNIN__AUTHORITY",
+            format!("{}/{}/v2.0", sim.base_url(), sim.tenant_id()),
+        ),
+        ("ENFORCEMENT__GROUP_ID", enforcement_group),
     ] {
         env.push((format!("{}{key}", config::ENV_PREFIX), value));
     }
-    env.push((
-        format!("{}SERVER__BIND", config::ENV_PREFIX),
-        "127.0.0.1:0".to_owned(),
-    ));
     env.push((format!("{}STORE__URL", config::ENV_PREFIX), store_url));
     let (config, _) = config::load_from(None, env)?;
     let store = crate::store::open(&config.store.url).await?;
@@ -330,7 +417,12 @@ pub async fn start(options: DemoOptions) -> Result<DemoHandle, DemoError> {
     wait_until_ready(&bot_url).await?;
 
     let channel = sim.channel(&format!("{bot_url}/api/messages"), BOT_APP_ID);
-    let state = Arc::new(DemoState::new(population, channel, sim.connector().clone()));
+    let state = Arc::new(DemoState::new(
+        population,
+        channel,
+        sim.connector().clone(),
+        sim.graph().cloned(),
+    ));
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await
         .map_err(|source| DemoError::Bind {
@@ -373,6 +465,11 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     crate::app::shutdown_signal().await;
     demo.stop().await;
     Ok(())
+}
+
+/// A local address nothing listens on now (the bot binds it right after).
+fn free_local_addr() -> std::io::Result<SocketAddr> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()
 }
 
 /// Waits until the bot has loaded the simulator's signing keys (`/readyz` answers 200).

@@ -15,7 +15,11 @@
 //! read: the current card when the card is current, otherwise the out-of-date card (which
 //! has no refresh of its own), and never a step or a new message — Teams refreshes every
 //! card in view, and old cards turning into copies of the live one would clutter the chat.
-//! Each inbound activity id is claimed first, so a redelivered activity has no effect.
+//! Each inbound activity id is claimed first (the claim stores the conversation reference and
+//! the event once), and the journey remembers the activities it stepped with in the same save
+//! as the step: a redelivered activity the journey has seen has no effect, and one that was
+//! claimed but never stepped (the bot stopped in between) is stepped when Teams delivers it
+//! again.
 
 pub mod ports;
 
@@ -42,7 +46,9 @@ use crate::store::{
     StepWrite, Store,
 };
 
-pub use ports::{AssessError, Assessor, Groups, Membership, MembershipError, Ports, TestLinks};
+pub use ports::{
+    AssessError, Assessor, Groups, LinkError, Membership, MembershipError, Ports, TestLinks,
+};
 
 /// A welcome on install is claimed under this pseudo activity id, so the
 /// `conversationUpdate` and `installationUpdate` that Teams sends for one install welcome once.
@@ -56,6 +62,8 @@ const INSTALL_WELCOME_WINDOW: Duration = Duration::from_secs(600);
 const EFFECT_LEASE: SignedDuration = SignedDuration::from_secs(60);
 /// Effects the worker claims per round.
 const WORKER_BATCH: u32 = 32;
+/// Inbound activities remembered per journey (Teams redelivers within seconds).
+const APPLIED_KEEP: usize = 32;
 /// Steps retried after a version conflict before giving up.
 const MAX_CONFLICTS: usize = 5;
 /// While enforcement is paused, a pending group add looks again after this long.
@@ -136,6 +144,11 @@ pub struct StoredState {
     pub conversation: Conversation,
     #[serde(default)]
     pub person: PersonInfo,
+    /// The latest inbound activities (`conversation:activity id`) this journey stepped with,
+    /// saved with the step itself: a redelivered activity is recognised here even when the
+    /// bot stopped between claiming it and saving its step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<String>,
 }
 
 /// Whose journey.
@@ -352,11 +365,10 @@ impl Engine {
         };
         match &activity.kind {
             ActivityType::Message => {
-                if self
+                let claim = self
                     .claim(activity, &chat, now, Some("bot.message_received"))
-                    .await?
-                    == Claim::Duplicate
-                {
+                    .await?;
+                if claim == Claim::Duplicate && self.applied(&chat, activity).await? {
                     return Ok(Outcome::Ack);
                 }
                 let intent = conversation::intent::parse(activity.text.as_deref().unwrap_or(""));
@@ -431,22 +443,23 @@ impl Engine {
             let (state, _) = self.load(&who).await?;
             let state = StoredState { person, ..state };
             let card = if seq.is_some_and(|s| s != state.conversation.seq) {
-                self.render(&Screen::OutOfDate, &state, &who)?
+                self.render(&Screen::OutOfDate, &state, &who).await?
             } else {
                 let screen = self.current_screen(&state.conversation, now);
-                self.render(&screen, &state, &who)?
+                self.render(&screen, &state, &who).await?
             };
             return Ok(Outcome::InvokeResponse(card_response(card)));
         }
-        if self
+        let claim = self
             .claim(activity, chat, now, Some("bot.card_action"))
-            .await?
-            == Claim::Duplicate
-        {
+            .await?;
+        // A claimed click whose step was never saved (the bot stopped in between) is
+        // stepped now; one the journey has seen is only answered.
+        if claim == Claim::Duplicate && self.applied(chat, activity).await? {
             // Teams redelivered the click: answer with what is true now, change nothing.
             let (state, _) = self.load(&who).await?;
             let screen = self.current_screen(&state.conversation, now);
-            let card = self.render(&screen, &state, &who)?;
+            let card = self.render(&screen, &state, &who).await?;
             return Ok(Outcome::InvokeResponse(card_response(card)));
         }
         let shown = self
@@ -463,7 +476,7 @@ impl Engine {
             None => {
                 let (state, _) = self.load(&who).await?;
                 let screen = self.current_screen(&state.conversation, now);
-                self.render(&screen, &state, &who)?
+                self.render(&screen, &state, &who).await?
             }
         };
         Ok(Outcome::InvokeResponse(card_response(card)))
@@ -504,6 +517,19 @@ impl Engine {
         Ok(Outcome::Ack)
     }
 
+    /// Has the person's journey already stepped with this activity?
+    async fn applied(&self, chat: &PersonalChat, activity: &Activity) -> Result<bool, EngineError> {
+        let Some(key) = inbound_key(chat, activity) else {
+            return Ok(true);
+        };
+        let (state, _) = self.load(&chat.who()).await?;
+        if state.applied.contains(&key) {
+            return Ok(true);
+        }
+        tracing::warn!(conversation = %chat.conversation_id, "a redelivered activity was claimed but never stepped; stepping it now");
+        Ok(false)
+    }
+
     /// Steps the journey with an event from an inbound activity and carries out what follows
     /// as its own task; waits for it within the budget and returns the card for the invoke
     /// answer. What the task does after the answer was taken goes out as messages.
@@ -515,10 +541,7 @@ impl Engine {
         mode: Mode,
         now: Timestamp,
     ) -> Result<Option<Value>, EngineError> {
-        let key = activity
-            .id
-            .as_deref()
-            .map(|id| format!("{}:{id}", chat.conversation_id.as_str()));
+        let key = inbound_key(chat, activity);
         let answer = Arc::new(Mutex::new(Answer::default()));
         let (engine, who, person, task_answer) = (
             self.clone(),
@@ -672,8 +695,27 @@ impl Engine {
     ) -> Result<(Vec<i64>, Option<Value>), EngineError> {
         for _ in 0..MAX_CONFLICTS {
             let (mut state, version) = self.load(who).await?;
+            if let Some(key) = &key
+                && state.applied.contains(key)
+            {
+                // Stepped already (a redelivery racing the first delivery): only answer.
+                let card = match mode {
+                    Mode::Invoke => {
+                        let screen = self.current_screen(&state.conversation, now);
+                        Some(self.render(&screen, &state, who).await?)
+                    }
+                    Mode::Message { .. } => None,
+                };
+                return Ok((Vec::new(), card));
+            }
             if let Some(person) = &person {
                 state.person = person.clone();
+            }
+            let mut applied = state.applied.clone();
+            if let Some(key) = &key {
+                applied.push(key.clone());
+                let excess = applied.len().saturating_sub(APPLIED_KEEP);
+                applied.drain(..excess);
             }
             let ctx = Ctx {
                 now,
@@ -683,6 +725,7 @@ impl Engine {
             let next = StoredState {
                 conversation: step.next,
                 person: state.person,
+                applied,
             };
             let mut effects = Vec::new();
             let mut events = Vec::new();
@@ -755,7 +798,7 @@ impl Engine {
             match self.inner.store.save_step(&write).await? {
                 SaveOutcome::Saved { effect_ids, .. } => {
                     let card = match shown {
-                        Some(screen) => Some(self.render(&screen, &next, who)?),
+                        Some(screen) => Some(self.render(&screen, &next, who).await?),
                         None => None,
                     };
                     return Ok((effect_ids, card));
@@ -768,18 +811,17 @@ impl Engine {
         Err(EngineError::Contended(MAX_CONFLICTS))
     }
 
-    fn render(
+    async fn render(
         &self,
         screen: &Screen,
         state: &StoredState,
         who: &Who,
     ) -> Result<Value, EngineError> {
         let lang = self.inner.locales.language(state.person.locale.as_deref());
-        let test_url = self
-            .inner
-            .ports
-            .test_links
-            .test_url(&who.tenant_id, &who.aad_object_id);
+        let test_url = match screen {
+            Screen::Test | Screen::TestFailed { .. } => self.test_link(state, who).await,
+            _ => None,
+        };
         let view = View {
             first_name: state.person.first_name.as_deref(),
             user_mri: &state.person.user_mri,
@@ -796,6 +838,54 @@ impl Engine {
             &self.inner.locales,
             lang,
         )?)
+    }
+
+    /// A fresh test sign-in link for the person's chat; `None` (the card then offers to try
+    /// again) when none can be made just now or the test sign-in is not configured.
+    async fn test_link(&self, state: &StoredState, who: &Who) -> Option<String> {
+        let reference = match self
+            .inner
+            .store
+            .conversation_ref(&who.tenant_id, &who.aad_object_id)
+            .await
+        {
+            Ok(Some(reference)) => reference,
+            Ok(None) => {
+                tracing::warn!(person = %who.aad_object_id.as_str(), "no conversation to bind a test sign-in link to");
+                return None;
+            }
+            Err(error) => {
+                tracing::warn!(%error, person = %who.aad_object_id.as_str(), "no test sign-in link");
+                return None;
+            }
+        };
+        let login_hint = state
+            .conversation
+            .plan
+            .as_ref()
+            .and_then(|p| p.login_hint.as_deref());
+        match self
+            .inner
+            .ports
+            .test_links
+            .test_url(
+                &who.tenant_id,
+                &who.aad_object_id,
+                &reference.conversation_id,
+                login_hint,
+            )
+            .await
+        {
+            Ok(Some(url)) => Some(url),
+            Ok(None) => {
+                tracing::warn!("the test sign-in is not configured (test_signin.client_id)");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, person = %who.aad_object_id.as_str(), "no test sign-in link");
+                None
+            }
+        }
     }
 
     /// Claims the due effects of everyone (left over after a crash, retries, timers) and
@@ -1039,6 +1129,7 @@ impl Engine {
             .ok_or_else(|| permanent("no conversation reference (app removed?)".into()))?;
         let card = self
             .render(&screen, &state, who)
+            .await
             .map_err(|e| permanent(e.to_string()))?;
         let mut out = Activity::adaptive_card(card);
         out.locale = state.person.locale.clone();
@@ -1070,6 +1161,14 @@ enum SendFailure {
 fn backoff(attempts: i64) -> SignedDuration {
     let secs = 5i64.saturating_mul(1 << attempts.clamp(0, 7));
     SignedDuration::from_secs(secs.min(600))
+}
+
+/// What a journey remembers an inbound activity by: `conversation:activity id`.
+fn inbound_key(chat: &PersonalChat, activity: &Activity) -> Option<String> {
+    activity
+        .id
+        .as_deref()
+        .map(|id| format!("{}:{id}", chat.conversation_id.as_str()))
 }
 
 fn card_response(card: Value) -> Value {

@@ -1,7 +1,7 @@
 //! The test sign-in: proves that a person can sign in with a phishing-resistant method before
 //! enforcement, through a separate Entra app (authorization code + PKCE).
 //!
-//! The journey asks [`TestLinks::test_url`] for a link to our own `/signin/test/start?t=…`,
+//! The journey asks [`TestLinks::test_url`] (the engine's port) for a link to our own `/signin/test/start?t=…`,
 //! bound to the person and their conversation, single use, expiring after
 //! `test_signin.link_ttl_secs`. Opening it starts the Entra sign-in (`state`, `nonce`, PKCE
 //! S256, `prompt=login`, `login_hint`, and `claims` asking for the authentication context);
@@ -31,6 +31,8 @@ use tokio::sync::{Mutex, OnceCell};
 use crate::botframework::auth::KeyStore;
 use crate::config::TestSignInConfig;
 use crate::conversation::TestResult;
+use crate::engine::ports::LinkError;
+pub use crate::engine::ports::TestLinks;
 use crate::i18n::Locales;
 use crate::ids::{AadObjectId, ConversationId, TenantId};
 use crate::store::{AttemptClaim, FlowSecrets, NewTestAttempt, Store, StoreError, TestFlow};
@@ -194,20 +196,6 @@ pub enum TestSignInError {
     Key(&'static str),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
-}
-
-/// Hands out test sign-in links; what the engine calls when it renders the test card.
-#[async_trait]
-pub trait TestLinks: Send + Sync + 'static {
-    /// A fresh single-use link for `person` in `conversation`, or `None` when the test
-    /// sign-in is not configured. `login_hint` is the person's UPN when known.
-    async fn test_url(
-        &self,
-        tenant: &TenantId,
-        person: &AadObjectId,
-        conversation: &ConversationId,
-        login_hint: Option<&str>,
-    ) -> Result<Option<String>, TestSignInError>;
 }
 
 /// The endpoints of the authority, from its OpenID metadata.
@@ -611,9 +599,10 @@ impl TestSignIn {
     }
 }
 
-#[async_trait]
-impl TestLinks for TestSignIn {
-    async fn test_url(
+impl TestSignIn {
+    /// A fresh single-use link for `person` in `conversation`, or `None` when the test
+    /// sign-in is not configured. `login_hint` is the person's UPN when known.
+    pub async fn link(
         &self,
         tenant: &TenantId,
         person: &AadObjectId,
@@ -637,6 +626,21 @@ impl TestLinks for TestSignIn {
             })
             .await?;
         Ok(Some(format!("{}{START_PATH}?t={token}", self.public_url)))
+    }
+}
+
+#[async_trait]
+impl TestLinks for TestSignIn {
+    async fn test_url(
+        &self,
+        tenant: &TenantId,
+        person: &AadObjectId,
+        conversation: &ConversationId,
+        login_hint: Option<&str>,
+    ) -> Result<Option<String>, LinkError> {
+        self.link(tenant, person, conversation, login_hint)
+            .await
+            .map_err(|e| LinkError(e.to_string()))
     }
 }
 

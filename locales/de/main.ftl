@@ -213,7 +213,9 @@ test-failed-wrongUser = Sie haben sich mit einem anderen Konto angemeldet als de
 test-failed-cancelled = Die Anmeldung wurde abgebrochen.
 test-failed-authContextMissing = Die Anmeldung hat die Passkey-Anforderung des Tests nicht erfüllt.
 test-failed-other = Die Testanmeldung ist nicht durchgegangen.
-test-failed-next = Versuchen Sie es noch einmal. Ist der Passkey nicht mehr auf Ihrem Telefon oder Computer, richten Sie ihn über „Meine Geräte anzeigen“ neu ein.
+test-failed-next = Versuchen Sie es noch einmal. Ist der Passkey nicht mehr auf Ihrem Telefon oder Computer, richten Sie ihn neu ein.
+test-unavailable = Die Testanmeldung kann gerade nicht starten. Versuchen Sie es gleich noch einmal; klappt es weiterhin nicht, wenden Sie sich an den Helpdesk.
+test-failed-redo = Auf { $device } neu einrichten
 
 ## Umstellung
 

@@ -214,7 +214,9 @@ test-failed-wrongUser = You signed in with a different account than the one chat
 test-failed-cancelled = The sign-in was cancelled.
 test-failed-authContextMissing = The sign-in did not meet the passkey requirement of the test.
 test-failed-other = The test sign-in did not go through.
-test-failed-next = Try again. If the passkey is no longer on your phone or computer, set it up again from "Show my devices".
+test-failed-next = Try again. If the passkey is no longer on your phone or computer, set it up again.
+test-unavailable = The test sign-in cannot start just now. Try again in a moment; if it keeps failing, ask the helpdesk.
+test-failed-redo = Set it up again on { $device }
 
 ## Enforcement
 

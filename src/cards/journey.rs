@@ -53,8 +53,6 @@ pub enum RenderError {
     Card(#[from] CardError),
     #[error(transparent)]
     Text(#[from] I18nError),
-    #[error("the {0} card needs a test sign-in URL")]
-    NoTestUrl(&'static str),
     #[error("the card is {bytes} bytes, over Teams' budget")]
     TooBig { bytes: usize },
 }
@@ -272,8 +270,42 @@ impl Renderer<'_> {
         ])
     }
 
-    fn test_url(&self, card: &'static str) -> Result<&str, RenderError> {
-        self.view.test_url.ok_or(RenderError::NoTestUrl(card))
+    /// Says why the test cannot start when there is no link (empty when there is one).
+    fn unavailable(&self) -> Result<String, I18nError> {
+        match self.view.test_url {
+            Some(_) => Ok(String::new()),
+            None => self.t("test-unavailable"),
+        }
+    }
+
+    /// After a failed test: set a passkey up again on a device that has one but has not
+    /// signed in with it (deleted from the phone, a forgotten Windows Hello PIN), at most
+    /// two, phones first.
+    fn redo_choices(&self) -> Result<Vec<Value>, I18nError> {
+        let Some(plan) = self.plan() else {
+            return Ok(Vec::new());
+        };
+        let mut choices: Vec<(u8, Value)> = Vec::new();
+        for d in &plan.devices {
+            if !matches!(d.status, DeviceStatus::NeedsTest { .. }) {
+                continue;
+            }
+            let (rank, option) = match d.os.as_str() {
+                "ios" | "android" => (0, "authenticatorPasskey"),
+                "windows" => (1, "windowsHelloForBusiness"),
+                _ => continue,
+            };
+            choices.push((
+                rank,
+                json!({
+                    "device": d.key,
+                    "option": option,
+                    "title": self.tx.args("test-failed-redo", &[("device", d.label.clone().into())])?,
+                }),
+            ));
+        }
+        choices.sort_by_key(|(rank, _)| *rank);
+        Ok(choices.into_iter().take(2).map(|(_, c)| c).collect())
     }
 
     fn data(&self, screen: &Screen) -> Result<Value, RenderError> {
@@ -297,9 +329,11 @@ impl Renderer<'_> {
                 "body": self.t("test-body")?,
                 "crossDevice": self.t("test-cross-device")?,
                 "note": self.t("test-note")?,
-                "testUrl": self.test_url("test")?,
+                "testUrl": self.view.test_url.unwrap_or_default(),
+                "unavailable": self.unavailable()?,
                 "labels": self.labels(&[
                     ("open", "test-open"),
+                    ("retry", "test-retry"),
                     ("devices", "action-devices"),
                     ("help", "action-help"),
                 ])?,
@@ -308,7 +342,9 @@ impl Renderer<'_> {
                 "title": self.t("test-failed-title")?,
                 "reason": self.tx.keyed("test-failed", reason)?,
                 "next": self.t("test-failed-next")?,
-                "testUrl": self.test_url("test-failed")?,
+                "testUrl": self.view.test_url.unwrap_or_default(),
+                "unavailable": self.unavailable()?,
+                "redo": self.redo_choices()?,
                 "labels": self.labels(&[
                     ("retry", "test-retry"),
                     ("devices", "action-devices"),
@@ -720,6 +756,7 @@ mod tests {
             assessed_at: at("2026-11-25T09:00:00Z"),
             verdict: PlanVerdict::NeedsExclusion,
             credentials: 1,
+            login_hint: None,
             devices: vec![
                 device(
                     "iphone",
@@ -1108,7 +1145,7 @@ mod tests {
     }
 
     #[test]
-    fn the_test_cards_open_the_test_sign_in_url_and_fail_without_one() {
+    fn the_test_cards_open_the_test_sign_in_url_and_offer_to_try_again_without_one() {
         let f = Fixture::new();
         let conv = conversation(State::Testing {
             since: at("2026-11-25T09:00:00Z"),
@@ -1119,6 +1156,7 @@ mod tests {
             card["actions"][0]["url"],
             "https://login.example/authorize?state=abc&nonce=x"
         );
+        assert!(!all_text(&card).contains("cannot start"), "{card}");
         let mut view = f.view();
         view.test_url = None;
         for screen in [
@@ -1127,11 +1165,59 @@ mod tests {
                 reason: "expired".into(),
             },
         ] {
-            assert!(matches!(
-                render(&screen, &conv, &view, &f.cards, &f.texts, "en"),
-                Err(RenderError::NoTestUrl(_))
-            ));
+            let card = render(&screen, &conv, &view, &f.cards, &f.texts, "en").unwrap();
+            let actions = card["actions"].as_array().unwrap();
+            assert!(
+                actions.iter().all(|a| a["type"] != "Action.OpenUrl"),
+                "{card}"
+            );
+            assert_eq!(actions[0]["verb"], "test", "{card}");
+            assert_eq!(actions[0]["title"], "Try again", "{card}");
+            assert!(
+                all_text(&card).contains("The test sign-in cannot start just now"),
+                "{card}"
+            );
         }
+    }
+
+    #[test]
+    fn a_failed_test_offers_to_set_the_passkey_up_again_on_devices_that_have_one() {
+        let f = Fixture::new();
+        let conv = conversation(State::Testing {
+            since: at("2026-11-25T09:00:00Z"),
+        });
+        let card = f.render(
+            &Screen::TestFailed {
+                reason: "strengthNotMet".into(),
+            },
+            &conv,
+            "en",
+        );
+        let redo: Vec<_> = card["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["verb"] == "register")
+            .map(|a| (a["data"]["device"].clone(), a["data"]["option"].clone()))
+            .collect();
+        let expected: Vec<_> = conv
+            .plan
+            .as_ref()
+            .unwrap()
+            .devices
+            .iter()
+            .filter(|d| matches!(d.status, DeviceStatus::NeedsTest { .. }))
+            .filter(|d| matches!(d.os.as_str(), "ios" | "android" | "windows"))
+            .map(|d| d.key.clone())
+            .collect();
+        assert!(!expected.is_empty(), "the fixture has a device to redo");
+        assert_eq!(
+            redo.iter()
+                .map(|(d, _)| d.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>(),
+            expected.into_iter().take(2).collect::<Vec<_>>()
+        );
+        assert!(all_text(&card).contains("Set it up again on"), "{card}");
     }
 
     #[test]

@@ -71,6 +71,7 @@ fn plan(registered: bool) -> DevicePlan {
         assessed_at: at("2026-11-25T09:00:00Z"),
         verdict: PlanVerdict::NeedsExclusion,
         credentials: u32::from(registered),
+        login_hint: None,
         devices: vec![
             device("device:phone", "iPhone 15", "ios", phone),
             device("device:laptop", "LT-4711", "windows", laptop),

@@ -16,6 +16,9 @@ pub struct DevicePlan {
     /// How many phishing-resistant credentials (passkeys, WHFB, platform credentials) the
     /// person has; a new one shows that a registration reached Graph.
     pub credentials: u32,
+    /// The person's sign-in name (UPN), the test sign-in's login hint, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +230,7 @@ impl DevicePlan {
             },
             devices,
             credentials: a.credentials.iter().filter(|c| c.blocked.is_none()).count() as u32,
+            login_hint: None,
         }
     }
 }

@@ -40,6 +40,7 @@ fn plan(verdict: PlanVerdict, credentials: u32, devices: Vec<PlannedDevice>) -> 
         verdict,
         devices,
         credentials,
+        login_hint: None,
     }
 }
 

@@ -40,6 +40,8 @@ pub(super) fn router(state: Arc<DemoState>) -> Router {
         .route("/api/people/{id}/messages", post(send_message))
         .route("/api/people/{id}/actions", post(card_action))
         .route("/api/people/{id}/transcript", get(transcript))
+        .route("/api/people/{id}/devices", get(devices))
+        .route("/api/people/{id}/passkeys", post(register_passkey))
         .with_state(state)
 }
 
@@ -152,4 +154,33 @@ async fn transcript(State(state): State<Arc<DemoState>>, Path(id): Path<String>)
         return unknown_person();
     };
     Json(json!({ "entries": state.transcript(person) })).into_response()
+}
+
+async fn devices(State(state): State<Arc<DemoState>>, Path(id): Path<String>) -> Response {
+    let Some(person) = state.person(&id) else {
+        return unknown_person();
+    };
+    Json(json!({ "devices": state.devices(person) })).into_response()
+}
+
+/// `{"device": "<name>", "kind": "authenticator" | "windowsHello" | "synced" | "securityKey"}`:
+/// the person sets up a passkey there, as the register card told them.
+async fn register_passkey(
+    State(state): State<Arc<DemoState>>,
+    Path(id): Path<String>,
+    Json(request): Json<crate::sim::graph::PasskeyRegistration>,
+) -> Response {
+    let Some(person) = state.person(&id) else {
+        return unknown_person();
+    };
+    match state.register_passkey(person, &request) {
+        Ok(crate::sim::graph::RegistrationOutcome::Registered { visible_at, .. }) => {
+            Json(json!({"result": "registered", "visibleAt": visible_at.to_string()}))
+                .into_response()
+        }
+        Ok(crate::sim::graph::RegistrationOutcome::Failed { reason }) => {
+            Json(json!({"result": "failed", "reason": reason})).into_response()
+        }
+        Err(message) => error(StatusCode::BAD_REQUEST, &message),
+    }
 }

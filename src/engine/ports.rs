@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::conversation::{DevicePlan, DeviceStatus, PlanVerdict, PlannedDevice};
-use crate::graph::models::AuthenticationMethod;
+use crate::assess::{Settings as AssessSettings, assess_person};
+use crate::conversation::DevicePlan;
 use crate::graph::{GraphClient, GraphError, MembershipChange};
-use crate::ids::{AadObjectId, TenantId};
+use crate::ids::{AadObjectId, ConversationId, TenantId};
 
 /// Why a person could not be assessed; the journey shows "try again later".
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +33,24 @@ pub trait Assessor: Send + Sync + 'static {
     ) -> Result<DevicePlan, AssessError>;
 }
 
-/// The test sign-in link of a person (an authorization request bound to their chat).
+/// Why a test sign-in link could not be made; the test card says "try again" instead.
+#[derive(Debug, thiserror::Error)]
+#[error("the test sign-in link could not be made: {0}")]
+pub struct LinkError(pub String);
+
+/// Hands out test sign-in links: an authorization request bound to the person and their
+/// chat, single use, short-lived. The engine asks only when it shows a test card.
+#[async_trait]
 pub trait TestLinks: Send + Sync + 'static {
-    fn test_url(&self, tenant: &TenantId, person: &AadObjectId) -> Option<String>;
+    /// A fresh link for `person` in `conversation`, or `None` when the test sign-in is not
+    /// configured. `login_hint` is the person's UPN when the engine knows it.
+    async fn test_url(
+        &self,
+        tenant: &TenantId,
+        person: &AadObjectId,
+        conversation: &ConversationId,
+        login_hint: Option<&str>,
+    ) -> Result<Option<String>, LinkError>;
 }
 
 /// Why a group add did not happen.
@@ -87,32 +102,43 @@ pub struct Ports {
 }
 
 impl Ports {
-    /// With Graph: the interim [`MethodsAssessor`] and Graph's group add; without: parts
-    /// that fail, so the journey says "try again later" instead of guessing.
-    pub fn from_graph(graph: Option<GraphClient>, why_not: &str) -> Ports {
+    /// With Graph: the readiness assessment of [`GraphAssessor`] and Graph's group add;
+    /// without: parts that fail, so the journey says "try again later" instead of guessing.
+    /// `test_links`: the test sign-in when it is configured (otherwise [`NoTestLinks`]).
+    pub fn from_graph(
+        graph: Option<GraphClient>,
+        why_not: &str,
+        settings: AssessSettings,
+        test_links: Arc<dyn TestLinks>,
+    ) -> Ports {
         match graph {
             Some(graph) => Ports {
-                assessor: Arc::new(MethodsAssessor {
-                    graph: graph.clone(),
-                }),
-                test_links: Arc::new(NoTestLinks),
+                assessor: Arc::new(GraphAssessor::new(graph.clone(), settings, system_clock())),
+                test_links,
                 groups: Arc::new(graph),
             },
             None => Ports {
                 assessor: Arc::new(Unavailable(why_not.to_owned())),
-                test_links: Arc::new(NoTestLinks),
+                test_links,
                 groups: Arc::new(Unavailable(why_not.to_owned())),
             },
         }
     }
 }
 
-/// No test sign-in app is wired in: the test card says so instead of offering a link.
+/// No test sign-in app is configured: the test card says so instead of offering a link.
 pub struct NoTestLinks;
 
+#[async_trait]
 impl TestLinks for NoTestLinks {
-    fn test_url(&self, _: &TenantId, _: &AadObjectId) -> Option<String> {
-        None
+    async fn test_url(
+        &self,
+        _: &TenantId,
+        _: &AadObjectId,
+        _: &ConversationId,
+        _: Option<&str>,
+    ) -> Result<Option<String>, LinkError> {
+        Ok(None)
     }
 }
 
@@ -138,15 +164,36 @@ impl Groups for Unavailable {
     }
 }
 
-/// An interim assessment from the person's authentication methods alone (the full one reads
-/// devices and sign-ins too): no phishing-resistant credential → one phone that needs a
-/// passkey in Authenticator; one or more → only a test sign-in is missing.
-pub struct MethodsAssessor {
-    pub graph: GraphClient,
+/// The clock an assessment reads "now" from.
+pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(jiff::Timestamp::now)
+}
+
+/// The readiness assessment of one person from Graph (methods, registered devices,
+/// sign-ins and audits of the window, group membership, the tenant's passkey policy), as
+/// the journey's device plan.
+pub struct GraphAssessor {
+    graph: GraphClient,
+    settings: AssessSettings,
+    clock: Clock,
+}
+
+impl GraphAssessor {
+    /// `settings.now` is replaced by `clock` at each assessment.
+    pub fn new(graph: GraphClient, settings: AssessSettings, clock: Clock) -> GraphAssessor {
+        GraphAssessor {
+            graph,
+            settings,
+            clock,
+        }
+    }
 }
 
 #[async_trait]
-impl Assessor for MethodsAssessor {
+impl Assessor for GraphAssessor {
     async fn assess(
         &self,
         _tenant: &TenantId,
@@ -156,42 +203,20 @@ impl Assessor for MethodsAssessor {
         if fresh {
             self.graph.invalidate_user(person.as_str()).await;
         }
-        let methods = self.graph.authentication_methods(person.as_str()).await?;
-        let credentials = methods
-            .iter()
-            .filter(|m| {
-                matches!(
-                    m,
-                    AuthenticationMethod::Fido2(_)
-                        | AuthenticationMethod::WindowsHello(_)
-                        | AuthenticationMethod::PlatformCredential(_)
-                )
-            })
-            .count() as u32;
-        Ok(methods_plan(credentials, jiff::Timestamp::now()))
-    }
-}
-
-/// The plan [`MethodsAssessor`] gives for a number of phishing-resistant credentials.
-pub fn methods_plan(credentials: u32, at: jiff::Timestamp) -> DevicePlan {
-    let status = if credentials == 0 {
-        DeviceStatus::NeedsPasskey {
-            options: vec!["authenticatorPasskey".into()],
-        }
-    } else {
-        DeviceStatus::NeedsTest {
-            hint: "notTriedSinceRegistration".into(),
-        }
-    };
-    DevicePlan {
-        assessed_at: at,
-        verdict: PlanVerdict::NotYet,
-        devices: vec![PlannedDevice {
-            key: "phone".into(),
-            label: "Phone".into(),
-            os: "ios".into(),
-            status,
-        }],
-        credentials,
+        let settings = AssessSettings {
+            now: (self.clock)(),
+            ..self.settings.clone()
+        };
+        let assessed = assess_person(&self.graph, &settings, person.as_str())
+            .await
+            .map_err(|e| match e {
+                crate::assess::AssessError::Graph(e) | crate::assess::AssessError::Policy(e) => {
+                    AssessError::Graph(e)
+                }
+                other => AssessError::Unavailable(other.to_string()),
+            })?;
+        let mut plan = DevicePlan::from_assessment(&assessed.assessment);
+        plan.login_hint = Some(assessed.snapshot.user_principal_name).filter(|u| !u.is_empty());
+        Ok(plan)
     }
 }

@@ -162,3 +162,162 @@ async fn the_page_and_its_scripts_are_served_with_their_content_types() {
         assert!(r.text().await.unwrap().contains(needle), "{path}");
     }
 }
+
+/// The latest card of the person's transcript whose actions include `verb`.
+fn card_with(entries: &[Value], needle: &str) -> Option<Value> {
+    entries
+        .iter()
+        .rev()
+        .filter(|e| e["sender"] == "bot")
+        .map(|e| e["activity"]["attachments"][0]["content"].clone())
+        .find(|c| c.to_string().contains(needle))
+}
+
+/// The data of the first `Action.Execute` with `verb` in `card`.
+fn action_data(card: &Value, verb: &str) -> Value {
+    fn find(v: &Value, verb: &str) -> Option<Value> {
+        match v {
+            Value::Object(o) if o.get("verb") == Some(&json!(verb)) => o.get("data").cloned(),
+            Value::Object(o) => o.values().find_map(|c| find(c, verb)),
+            Value::Array(a) => a.iter().find_map(|c| find(c, verb)),
+            _ => None,
+        }
+    }
+    find(card, verb).unwrap_or_else(|| panic!("no {verb} on {card}"))
+}
+
+#[tokio::test]
+async fn in_the_demo_a_person_registers_a_passkey_tests_it_and_is_protected() {
+    use passkey_pilot::sim::population::{MethodKind, Platform, Population};
+    let demo = start().await;
+    // The demo's tenant, generated again from its seed, to pick someone push-only with an
+    // iPhone that can hold a passkey.
+    let pop = Population::generate(300, 7, jiff::Timestamp::now());
+    let person = pop
+        .people
+        .iter()
+        .find(|p| {
+            let devices: Vec<_> = pop.devices_of(p).collect();
+            p.account_enabled
+                && p.user_principal_name.contains('@')
+                && !p.methods.iter().any(|m| {
+                    matches!(
+                        m.kind,
+                        MethodKind::Fido2 { .. } | MethodKind::WindowsHelloForBusiness { .. }
+                    )
+                })
+                && devices.len() == 2
+                && devices
+                    .iter()
+                    .any(|d| d.platform == Platform::Ios && d.os.major >= 17)
+                && devices.iter().any(|d| d.is_windows_11())
+        })
+        .expect("such a person in the demo's tenant");
+    let id = person.id.to_string();
+    let api = |path: &str| format!("{}api/people/{id}/{path}", demo.url);
+    post_json(&api("install"), json!({})).await;
+    let entries = wait_for(&demo, &id, is_welcome_card).await;
+    let welcome = card_with(&entries, "\"start\"").unwrap();
+    let act = |verb: &'static str, data: Value| {
+        let url = api("actions");
+        async move {
+            let answer = post_json(&url, json!({"verb": verb, "data": data})).await;
+            assert_eq!(answer["body"]["statusCode"], 200, "{answer}");
+            answer["body"]["value"].clone()
+        }
+    };
+    let devices = act("start", action_data(&welcome, "start")).await;
+    let register = act("register", action_data(&devices, "register")).await;
+    // The page offers the person's devices; they set the passkey up on the iPhone.
+    let offered = get_json(&api("devices")).await;
+    let iphone = offered["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "authenticator")
+        .unwrap()
+        .clone();
+    assert!(
+        register
+            .to_string()
+            .contains(iphone["name"].as_str().unwrap())
+    );
+    let set_up = post_json(
+        &api("passkeys"),
+        json!({"device": iphone["name"], "kind": "authenticator"}),
+    )
+    .await;
+    assert_eq!(set_up["result"], "registered", "{set_up}");
+    act("registered", action_data(&register, "registered")).await;
+    // The bot's worker looks at Graph again until the passkey shows, then sends the test.
+    let mut link = None;
+    for _ in 0..240 {
+        let body = get_json(&api("transcript")).await;
+        if let Some(card) = card_with(body["entries"].as_array().unwrap(), "/signin/test/start") {
+            link = card
+                .to_string()
+                .split('"')
+                .find(|s| s.contains("/signin/test/start"))
+                .map(str::to_owned);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let link = link.expect("the test card arrives once Graph lists the passkey");
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authorize = browser.get(&link).send().await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = browser
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ctx = page
+        .split("name=\"ctx\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let option = page
+        .split("name=\"option\" value=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .find(|o| o.starts_with("passkey:"))
+        .unwrap();
+    let sim = demo.simulator();
+    let back = browser
+        .post(format!("{}/{}/login", sim.base_url(), sim.tenant_id()))
+        .form(&[
+            ("ctx", ctx),
+            ("login", person.user_principal_name.as_str()),
+            ("option", option),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let back = back.headers()["location"].to_str().unwrap().to_owned();
+    let result = browser
+        .get(&back)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(result.contains("Your passkey works"), "{result}");
+    let entries = wait_for(&demo, &id, |e| e.to_string().contains("\"enforce\"")).await;
+    let confirm = card_with(&entries, "\"enforce\"").unwrap();
+    act("enforce", action_data(&confirm, "enforce")).await;
+    let group = sim.graph().unwrap().enforced_group_id();
+    let members = get_json(&format!("{}/_sim/groups/{group}/members", sim.base_url())).await;
+    assert!(members.to_string().contains(&id), "{members}");
+}

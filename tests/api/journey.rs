@@ -1,6 +1,6 @@
 //! The migration journey through the real bot and the simulated tenant: card actions
 //! answered with the next card, the effects outbox surviving a crash, redelivered clicks,
-//! old cards, and the happy path from install to the enforcement group.
+//! old cards and the kill switch (the journeys of whole people are in journey_e2e.rs).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,13 +9,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use passkey_pilot::app::Application;
 use passkey_pilot::config::{self, Config};
-use passkey_pilot::conversation::{DevicePlan, Event, TestResult};
-use passkey_pilot::engine::ports::{Assessor, MethodsAssessor};
+use passkey_pilot::conversation::DevicePlan;
+use passkey_pilot::engine::ports::{Assessor, GraphAssessor, LinkError, system_clock};
 use passkey_pilot::engine::{
     AssessError, Engine, Groups, Membership, MembershipError, Ports, TestLinks, Who,
 };
 use passkey_pilot::graph::GraphClient;
-use passkey_pilot::ids::{AadObjectId, TenantId};
+use passkey_pilot::ids::{AadObjectId, ConversationId, TenantId};
 use passkey_pilot::sim::channel::{TeamsUser, personal_conversation_id};
 use passkey_pilot::sim::population::{GroupRole, MethodKind, Platform, Population};
 use passkey_pilot::sim::server::{Simulator, SimulatorOptions};
@@ -76,15 +76,38 @@ fn bot_config(t: &Tenant, store_url: &str, extra: &[(&str, &str)]) -> Config {
 /// A test sign-in link that is always there (the real flow is another module's).
 struct FixedLink;
 
+#[async_trait]
 impl TestLinks for FixedLink {
-    fn test_url(&self, _: &TenantId, _: &AadObjectId) -> Option<String> {
-        Some("https://example.test/test-signin".into())
+    async fn test_url(
+        &self,
+        _: &TenantId,
+        _: &AadObjectId,
+        _: &ConversationId,
+        _: Option<&str>,
+    ) -> Result<Option<String>, LinkError> {
+        Ok(Some("https://example.test/test-signin".into()))
+    }
+}
+
+/// The test sign-in cannot make links just now (its store is down).
+struct BrokenLinks;
+
+#[async_trait]
+impl TestLinks for BrokenLinks {
+    async fn test_url(
+        &self,
+        _: &TenantId,
+        _: &AadObjectId,
+        _: &ConversationId,
+        _: Option<&str>,
+    ) -> Result<Option<String>, LinkError> {
+        Err(LinkError("store: connection refused".into()))
     }
 }
 
 /// Counts assessments, and until released, hangs in them (a bot stuck mid-effect).
 struct Gate {
-    inner: MethodsAssessor,
+    inner: GraphAssessor,
     calls: Arc<AtomicUsize>,
     hang: bool,
 }
@@ -122,7 +145,7 @@ impl Bot {
 }
 
 async fn launch(t: &Tenant, store_url: &str, hang: bool) -> Bot {
-    launch_with(t, store_url, hang, &[], None).await
+    launch_with(t, store_url, hang, &[], None, None).await
 }
 
 async fn launch_with(
@@ -131,19 +154,22 @@ async fn launch_with(
     hang: bool,
     extra: &[(&str, &str)],
     groups: Option<Arc<dyn Groups>>,
+    links: Option<Arc<dyn TestLinks>>,
 ) -> Bot {
     let config = bot_config(t, store_url, extra);
     let graph = GraphClient::from_config(&config.graph, reqwest::Client::new()).unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
     let ports = Ports {
         assessor: Arc::new(Gate {
-            inner: MethodsAssessor {
-                graph: graph.clone(),
-            },
+            inner: GraphAssessor::new(
+                graph.clone(),
+                passkey_pilot::assess::Settings::from_config(&config, jiff::Timestamp::now()),
+                system_clock(),
+            ),
             calls: calls.clone(),
             hang,
         }),
-        test_links: Arc::new(FixedLink),
+        test_links: links.unwrap_or_else(|| Arc::new(FixedLink)),
         groups: groups.unwrap_or_else(|| Arc::new(graph)),
     };
     let store = passkey_pilot::store::open(&config.store.url).await.unwrap();
@@ -284,134 +310,6 @@ async fn kinds(engine: &Engine, who: &Who) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_person_goes_from_install_to_the_enforcement_group() {
-    let t = tenant().await;
-    let bot = launch(&t, "memory://", false).await;
-    let (user, phone) = newcomer(&t);
-    let who = who(&t, &user);
-
-    let d = bot
-        .channel
-        .deliver(&bot.channel.members_added(&user))
-        .await
-        .unwrap();
-    assert_eq!(d.status, 200);
-    let d = bot
-        .channel
-        .deliver(&bot.channel.message(&user, "hi"))
-        .await
-        .unwrap();
-    assert_eq!(d.status, 200);
-    let cards = transcript_cards(&t, &user);
-    assert_eq!(cards.len(), 2, "welcome on install and on hi: {cards:?}");
-    let welcome = &cards[1];
-
-    let devices = click(&bot, &user, "start", json!({"seq": seq_of(welcome)})).await;
-    assert!(
-        text_of(&devices).contains("\"verb\":\"register\""),
-        "{devices}"
-    );
-    let register = click(
-        &bot,
-        &user,
-        "register",
-        json!({"seq": seq_of(&devices), "device": "phone", "option": "authenticatorPasskey"}),
-    )
-    .await;
-
-    let http = reqwest::Client::new();
-    let r = http
-        .post(format!(
-            "{}/_sim/people/{}/passkeys",
-            t.sim.base_url(),
-            user.object_id
-        ))
-        .json(&json!({"device": phone, "kind": "authenticator"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    let r = http
-        .post(format!("{}/_sim/time/advance", t.sim.base_url()))
-        .json(&json!({"seconds": 600}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-
-    let test = click(&bot, &user, "registered", json!({"seq": seq_of(&register)})).await;
-    assert!(
-        text_of(&test).contains("https://example.test/test-signin"),
-        "the test card follows once Graph shows the passkey: {test}"
-    );
-    bot.engine
-        .deliver(
-            &who,
-            Event::TestSignIn {
-                result: TestResult::Passed,
-            },
-        )
-        .await
-        .unwrap();
-    let confirm = transcript_cards(&t, &user).pop().unwrap();
-    assert!(
-        text_of(&confirm).contains("\"verb\":\"enforce\""),
-        "{confirm}"
-    );
-
-    let protected = click(&bot, &user, "enforce", json!({"seq": seq_of(&confirm)})).await;
-    let state = bot.engine.journey(&who).await.unwrap();
-    assert_eq!(state.conversation.state.name(), "enforced");
-    assert_eq!(
-        protected,
-        passkey_pilot_protected_card(&bot, &who).await,
-        "the answer is the protected card"
-    );
-    let members: Value = http
-        .get(format!(
-            "{}/_sim/groups/{}/members",
-            t.sim.base_url(),
-            t.group_id
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        members.to_string().contains(&user.object_id.to_string()),
-        "{members}"
-    );
-    let kinds = kinds(&bot.engine, &who).await;
-    assert!(kinds.contains(&"enforcement.added".to_owned()), "{kinds:?}");
-    assert!(kinds.contains(&"journey.enforced".to_owned()), "{kinds:?}");
-}
-
-/// What a refresh of the current card shows once enforced.
-async fn passkey_pilot_protected_card(bot: &Bot, who: &Who) -> Value {
-    let state = bot.engine.journey(who).await.unwrap();
-    assert_eq!(state.conversation.state.name(), "enforced");
-    let user = TeamsUser {
-        object_id: uuid::Uuid::parse_str(who.aad_object_id.as_str()).unwrap(),
-        name: String::new(),
-        locale: "en-US".into(),
-        time_zone: "Europe/Berlin".into(),
-        country: "DE".into(),
-        platform: "Web".into(),
-    };
-    let mut activity = bot.channel.card_action(
-        &user,
-        None,
-        "refresh",
-        json!({"seq": state.conversation.seq}),
-    );
-    activity["value"]["trigger"] = json!("automatic");
-    let d = bot.channel.deliver(&activity).await.unwrap();
-    d.body["value"].clone()
-}
-
-#[tokio::test]
 async fn a_pending_effect_saved_before_a_crash_runs_once_after_the_restart() {
     let t = tenant().await;
     let dir = tempfile::tempdir().unwrap();
@@ -496,6 +394,70 @@ async fn a_card_action_delivered_twice_has_one_effect() {
         first.body["value"], second.body["value"],
         "both answers show the devices"
     );
+    assert_eq!(bot.calls.load(Ordering::SeqCst), 1, "one look at Graph");
+    let kinds = kinds(&bot.engine, &who).await;
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "journey.started").count(),
+        1,
+        "{kinds:?}"
+    );
+    bot.kill().await;
+}
+
+#[tokio::test]
+async fn a_click_claimed_before_a_crash_but_never_stepped_is_stepped_when_teams_redelivers_it() {
+    let t = tenant().await;
+    let bot = launch(&t, "memory://", false).await;
+    let (user, _) = newcomer(&t);
+    let who = who(&t, &user);
+    bot.channel
+        .deliver(&bot.channel.message(&user, "hi"))
+        .await
+        .unwrap();
+    let welcome = transcript_cards(&t, &user).pop().unwrap();
+    let click = bot
+        .channel
+        .card_action(&user, None, "start", json!({"seq": seq_of(&welcome)}));
+    // The bot claimed the click and stopped before saving its step: only the claim is stored.
+    let now = jiff::Timestamp::now();
+    let claim = passkey_pilot::store::Inbound {
+        conversation_id: passkey_pilot::ids::ConversationId::parse(
+            click["conversation"]["id"].as_str().unwrap(),
+        )
+        .unwrap(),
+        activity_id: passkey_pilot::ids::ActivityId::parse(click["id"].as_str().unwrap()).unwrap(),
+        received_at: now,
+        expires_at: now + jiff::SignedDuration::from_secs(3600),
+        conversation_ref: None,
+        event: None,
+    };
+    assert_eq!(
+        bot.engine.store().record_inbound(&claim).await.unwrap(),
+        passkey_pilot::store::Claim::First
+    );
+    assert_eq!(
+        bot.engine
+            .journey(&who)
+            .await
+            .unwrap()
+            .conversation
+            .state
+            .name(),
+        "notStarted"
+    );
+
+    // Teams gets no answer and delivers the click again: it takes effect, once.
+    let first = bot.channel.deliver(&click).await.unwrap();
+    assert_eq!(first.body["statusCode"], 200, "{}", first.body);
+    assert!(
+        first.body["value"]
+            .to_string()
+            .contains("\"verb\":\"register\""),
+        "the answer is the devices card: {}",
+        first.body
+    );
+    let second = bot.channel.deliver(&click).await.unwrap();
+    assert_eq!(first.body["value"], second.body["value"]);
     assert_eq!(bot.calls.load(Ordering::SeqCst), 1, "one look at Graph");
     let kinds = kinds(&bot.engine, &who).await;
     assert_eq!(
@@ -608,6 +570,7 @@ async fn the_kill_switch_holds_every_group_add_without_giving_up_on_it() {
         false,
         &[("ENFORCEMENT__PAUSED", "true")],
         None,
+        None,
     )
     .await;
     let (user, _) = newcomer(&t);
@@ -628,7 +591,7 @@ async fn the_kill_switch_holds_every_group_add_without_giving_up_on_it() {
 #[tokio::test]
 async fn a_group_add_that_keeps_failing_is_given_up_after_the_attempt_cap() {
     let t = tenant().await;
-    let bot = launch_with(&t, "memory://", false, &[], Some(Arc::new(Refusing))).await;
+    let bot = launch_with(&t, "memory://", false, &[], Some(Arc::new(Refusing)), None).await;
     let (user, _) = newcomer(&t);
     let who = who(&t, &user);
     enqueue_group_add(&bot.engine, &who).await;
@@ -648,6 +611,42 @@ async fn a_group_add_that_keeps_failing_is_given_up_after_the_attempt_cap() {
         bot.engine.tick(at).await.unwrap().claimed,
         0,
         "dead stays dead"
+    );
+    bot.kill().await;
+}
+
+#[tokio::test]
+async fn without_a_test_link_the_test_card_says_so_and_offers_to_try_again() {
+    let t = tenant().await;
+    let bot = launch_with(
+        &t,
+        "memory://",
+        false,
+        &[],
+        None,
+        Some(Arc::new(BrokenLinks)),
+    )
+    .await;
+    let (user, _) = newcomer(&t);
+    bot.channel
+        .deliver(&bot.channel.message(&user, "hi"))
+        .await
+        .unwrap();
+    let welcome = transcript_cards(&t, &user).pop().unwrap();
+    let devices = click(&bot, &user, "start", json!({"seq": seq_of(&welcome)})).await;
+    let test = click(&bot, &user, "test", json!({"seq": seq_of(&devices)})).await;
+    let text = text_of(&test);
+    assert!(
+        text.contains("The test sign-in cannot start just now"),
+        "{test}"
+    );
+    assert!(!text.contains("Action.OpenUrl"), "{test}");
+    assert!(!text.contains("connection refused"), "no internals: {test}");
+    // "Try again" asks for a new link: still none, still the same card, nothing breaks.
+    let again = click(&bot, &user, "test", json!({"seq": seq_of(&test)})).await;
+    assert!(
+        text_of(&again).contains("The test sign-in cannot start just now"),
+        "{again}"
     );
     bot.kill().await;
 }

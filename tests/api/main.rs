@@ -11,6 +11,7 @@ mod graph_live;
 mod graph_sim;
 mod helpers;
 mod journey;
+mod journey_e2e;
 mod manifest;
 mod robustness;
 mod sim;

@@ -1,6 +1,6 @@
 // Drives `passkey-pilot demo` in headless Chromium: open the page, pick a person, send "hi",
-// wait for the bot's welcome card, click one of its actions and see it work, and save a
-// screenshot to out/demo.png.
+// wait for the bot's welcome card, click one of its actions and see it work, set up a passkey
+// on one of the person's devices, and save a screenshot to out/demo.png.
 //
 // Usage (from tests/browser, after `npm ci`):
 //   DEMO_URL=http://127.0.0.1:PORT/ node demo.mjs      # against a running demo
@@ -84,6 +84,14 @@ try {
     return grown || noted;
   }, [null, before]);
   console.log(`clicked the card action "${title}"`);
+
+  // The person sets up a passkey on one of their devices, as a register card would ask.
+  const device = page.locator("#chat-header .devices button").first();
+  await device.waitFor();
+  const deviceName = (await device.innerText()).trim();
+  await device.click();
+  await page.locator("#transcript .entry.note", { hasText: `set up a passkey on ${deviceName}` }).waitFor();
+  console.log(`set up a passkey on "${deviceName}"`);
 
   mkdirSync(join(here, "out"), { recursive: true });
   await page.screenshot({ path: join(here, "out", "demo.png"), fullPage: true });

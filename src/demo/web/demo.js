@@ -94,6 +94,7 @@ async function choose(person) {
   for (const li of peopleList.children) li.classList.toggle("selected", li.dataset.id === person.id);
   chatHeader.classList.remove("subtle");
   chatHeader.replaceChildren(document.createTextNode(`Chatting as ${person.name} (${person.upn})`));
+  showDevices(person, generation);
   composer.hidden = false;
   textBox.focus();
   try {
@@ -102,6 +103,43 @@ async function choose(person) {
     note(`Could not install the app for ${person.name}: ${e.message}`);
   }
   poll(generation);
+}
+
+// ---- the person's devices ----
+
+// What the person does outside the chat: setting up a passkey on one of their devices, as
+// the bot's register card says. The simulated Graph lists it after a short lag.
+async function showDevices(person, mine) {
+  let devices;
+  try {
+    ({ devices } = await api(`/api/people/${person.id}/devices`));
+  } catch (e) {
+    return;
+  }
+  if (mine !== generation) return;
+  const row = document.createElement("div");
+  row.id = "devices";
+  row.className = "devices";
+  row.append(document.createTextNode("Set up a passkey on: "));
+  for (const device of devices.filter((d) => d.kind)) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = device.name;
+    button.title = device.os;
+    button.dataset.kind = device.kind;
+    button.addEventListener("click", async () => {
+      try {
+        const result = await api(`/api/people/${person.id}/passkeys`, { device: device.name, kind: device.kind });
+        note(result.result === "registered"
+          ? `(You set up a passkey on ${device.name}. Entra lists it in a few seconds; tell the bot you are done.)`
+          : `(Setting up a passkey on ${device.name} failed: ${result.reason})`);
+      } catch (e) {
+        note(`(Could not set up a passkey on ${device.name}: ${e.message})`);
+      }
+    });
+    row.append(button);
+  }
+  chatHeader.append(row);
 }
 
 // ---- transcript ----

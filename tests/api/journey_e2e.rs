@@ -1,0 +1,891 @@
+//! Whole journeys of simulated people, end to end: the real bot on a random port, the
+//! simulated tenant (Teams channel, Bot Connector, Entra with its sign-in page, Graph with
+//! live passkey registration and its lag, the simulated clock), real tokens, the real
+//! readiness assessment and the real test sign-in. Each test plays one person: it reads the
+//! cards the person gets, clicks the buttons on them, signs in on the simulated sign-in page,
+//! and asserts what the person saw, in order, and whether Graph shows them in the enforcement
+//! group at the end.
+//!
+//! People are picked from the generated population by their devices and the generator's
+//! ground truth (an iPhone on iOS 17, a passkey deleted from the phone, a forgotten Windows
+//! Hello PIN); what the bot makes of them is only read from the cards.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use passkey_pilot::app::Application;
+use passkey_pilot::config;
+use passkey_pilot::engine::{Engine, Who};
+use passkey_pilot::ids::{AadObjectId, TenantId};
+use passkey_pilot::sim::channel::{Channel, TeamsUser, personal_conversation_id};
+use passkey_pilot::sim::connector::Sender;
+use passkey_pilot::sim::population::{
+    Device, GroupRole, MethodKind, Person, PersonKind, Platform, Population,
+};
+use passkey_pilot::sim::server::{Simulator, SimulatorOptions};
+use passkey_pilot::sim::standalone::PRODUCT_GRAPH_ROLES;
+use serde_json::{Value, json};
+
+const BOT_APP_ID: &str = "00000000-0000-4000-8000-00000000e2e0";
+const BOT_SECRET: &str = "e2e-bot-secret";
+const GRAPH_APP_ID: &str = "00000000-0000-4000-8000-00000000e2e1";
+const GRAPH_SECRET: &str = "e2e-graph-secret";
+const TEST_APP_ID: &str = "00000000-0000-4000-8000-00000000e2e2";
+const TEST_APP_SECRET: &str = "e2e-test-signin-secret";
+const TEST_SCOPE: &str = "api://passkey-pilot/Test.Read";
+
+/// The simulated tenant and the bot, wired as in production.
+struct World {
+    sim: Simulator,
+    pop: Arc<Population>,
+    engine: Engine,
+    channel: Channel,
+    /// A browser that does not follow redirects, so every hop is checked.
+    browser: reqwest::Client,
+    group_id: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A port nobody listens on now (the bot's public URL must be known before it binds).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn world() -> World {
+    let pop = Arc::new(Population::generate(800, 5, jiff::Timestamp::now()));
+    let sim = Simulator::start(SimulatorOptions {
+        tenant_id: pop.tenant_id.to_string(),
+        population: Some(pop.clone()),
+        // The journey reads the reports API per person; the test tenant is not throttled.
+        graph_throttle_scale: 1000.0,
+        ..SimulatorOptions::default()
+    })
+    .await
+    .unwrap();
+    sim.register_graph_app(GRAPH_APP_ID, GRAPH_SECRET, PRODUCT_GRAPH_ROLES);
+    let port = free_port();
+    let public_url = format!("http://127.0.0.1:{port}");
+    let callback = format!("{public_url}/signin/test/callback");
+    sim.register_test_signin_app(TEST_APP_ID, Some(TEST_APP_SECRET), &[&callback], &["c1"])
+        .unwrap();
+    let group_id = sim.graph().unwrap().enforced_group_id();
+    let mut env = sim.bot_env(BOT_APP_ID, BOT_SECRET);
+    for (key, value) in [
+        ("SERVER__BIND", format!("127.0.0.1:{port}")),
+        ("SERVER__PUBLIC_URL", public_url.clone()),
+        ("SERVER__SHUTDOWN_GRACE_SECS", "1".to_owned()),
+        ("STORE__URL", "memory://".to_owned()),
+        ("LOG__LEVEL", "warn".to_owned()),
+        ("GRAPH__BASE_URL", sim.base_url().to_owned()),
+        ("GRAPH__TENANT_ID", sim.tenant_id().to_owned()),
+        ("GRAPH__CLIENT_ID", GRAPH_APP_ID.to_owned()),
+        ("GRAPH__CLIENT_SECRET", GRAPH_SECRET.to_owned()),
+        ("GRAPH__TOKEN_URL", sim.token_url()),
+        // Graph's reports budget (5 requests in 10 s) allows about one assessment every
+        // 9 s per tenant; the simulated tenant's limits are raised as far as the bot's.
+        ("GRAPH__REPORTS_PER_10S", "5000".to_owned()),
+        ("ENFORCEMENT__GROUP_ID", group_id.clone()),
+        ("TEST_SIGNIN__CLIENT_ID", TEST_APP_ID.to_owned()),
+        ("TEST_SIGNIN__CLIENT_SECRET", TEST_APP_SECRET.to_owned()),
+        ("TEST_SIGNIN__AUTH_CONTEXT", "c1".to_owned()),
+        ("TEST_SIGNIN__SCOPE", TEST_SCOPE.to_owned()),
+        (
+            "TEST_SIGNIN__AUTHORITY",
+            format!("{}/{}/v2.0", sim.base_url(), sim.tenant_id()),
+        ),
+        // The tests run the worker's rounds themselves, at the times they choose.
+        ("EFFECTS__WORKER_INTERVAL_MS", "0".to_owned()),
+    ] {
+        env.push((format!("{}{key}", config::ENV_PREFIX), value));
+    }
+    let (config, _) = config::load_from(None, env).unwrap();
+    let store = passkey_pilot::store::open(&config.store.url).await.unwrap();
+    let app = Application::build_with_store(config, store).await.unwrap();
+    let engine = app.engine();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        app.run_until(async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        if let Ok(r) = client.get(format!("{public_url}/readyz")).send().await
+            && r.status() == 200
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    World {
+        channel: sim.channel(&format!("{public_url}/api/messages"), BOT_APP_ID),
+        sim,
+        pop,
+        engine,
+        browser: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        group_id,
+        stop: Some(stop),
+    }
+}
+
+impl World {
+    /// The first person the test would migrate who matches `wanted`: an enabled employee,
+    /// not helpdesk or admin.
+    fn person(&self, wanted: impl Fn(&Population, &Person) -> bool) -> &Person {
+        let staff: Vec<u32> = [GroupRole::Helpdesk, GroupRole::Admins]
+            .into_iter()
+            .flat_map(|r| self.pop.group(r).members.clone())
+            .collect();
+        self.pop
+            .people
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                p.kind == PersonKind::Employee && p.account_enabled && !staff.contains(&(*i as u32))
+            })
+            .map(|(_, p)| p)
+            .find(|p| wanted(&self.pop, p))
+            .expect("the population has such a person")
+    }
+
+    fn devices<'a>(&'a self, p: &'a Person) -> Vec<&'a Device> {
+        self.pop.devices_of(p).collect()
+    }
+
+    /// Is the person a direct member of the enforcement group, as Graph says now?
+    async fn enforced(&self, p: &Person) -> bool {
+        let r = reqwest::get(format!(
+            "{}/_sim/groups/{}/members",
+            self.sim.base_url(),
+            self.group_id
+        ))
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap().contains(&p.id.to_string())
+    }
+
+    /// The person adds a passkey of `kind` on their device `device` (display name), as the
+    /// register card told them; Graph lists it only after its lag. Returns the method id.
+    async fn register_passkey(&self, p: &Person, device: &str, kind: &str) -> String {
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{}/_sim/people/{}/passkeys",
+                self.sim.base_url(),
+                p.id
+            ))
+            .json(&json!({"device": device, "kind": kind}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let body: Value = r.json().await.unwrap();
+        body["methodId"].as_str().unwrap().to_owned()
+    }
+
+    /// Moves the simulated tenant's clock (Graph's lags, log windows) forward.
+    async fn advance(&self, by: jiff::SignedDuration) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/_sim/time/advance", self.sim.base_url()))
+            .json(&json!({"seconds": by.as_secs()}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    /// One round of the effects worker, as it would run at `at`.
+    async fn worker_round(&self, at: jiff::Timestamp) {
+        self.engine.tick(at).await.unwrap();
+    }
+}
+
+/// One person's chat with the bot: what they did and what they saw.
+struct Chat<'a> {
+    w: &'a World,
+    person: &'a Person,
+    user: TeamsUser,
+    /// Every card the person saw, in order: messages, and the cards clicks turned into.
+    seen: Vec<Value>,
+    /// Clicks, messages and test sign-ins the person made.
+    inputs: usize,
+    /// Messages of the conversation already read.
+    read: usize,
+}
+
+impl<'a> Chat<'a> {
+    fn new(w: &'a World, person: &'a Person) -> Chat<'a> {
+        Chat {
+            w,
+            person,
+            user: TeamsUser {
+                object_id: uuid::Uuid::from_u128(person.id.0),
+                name: person.display_name.clone(),
+                locale: person.preferred_language.to_owned(),
+                time_zone: person.time_zone.to_owned(),
+                country: person.usage_location.to_owned(),
+                platform: "Web".to_owned(),
+            },
+            seen: Vec::new(),
+            inputs: 0,
+            read: 0,
+        }
+    }
+
+    fn who(&self) -> Who {
+        Who {
+            tenant_id: TenantId::parse(self.w.sim.tenant_id()).unwrap(),
+            aad_object_id: AadObjectId::parse(&self.person.id.to_string()).unwrap(),
+        }
+    }
+
+    /// Reads the bot's new messages into what the person saw.
+    fn sync(&mut self) {
+        let entries = self
+            .w
+            .sim
+            .connector()
+            .transcript(&personal_conversation_id(&self.user.object_id))
+            .unwrap_or_default();
+        for e in &entries[self.read.min(entries.len())..] {
+            if e.sender == Sender::Bot
+                && let Some(card) = e.activity["attachments"][0]["content"].as_object()
+            {
+                self.seen.push(Value::Object(card.clone()));
+            }
+        }
+        self.read = entries.len();
+    }
+
+    /// Adds the app (Teams sends both activities for one install).
+    async fn install(&mut self) {
+        for activity in [
+            self.w.channel.members_added(&self.user),
+            self.w
+                .channel
+                .installation_update(&self.user, passkey_pilot::sim::channel::Installation::Add),
+        ] {
+            let d = self.w.channel.deliver(&activity).await.unwrap();
+            assert_eq!(d.status, 200);
+        }
+        self.sync();
+    }
+
+    /// The card the person looks at: the latest one.
+    fn current(&self) -> &Value {
+        self.seen.last().expect("the person has a card")
+    }
+
+    /// Clicks the first `Action.Execute` with `verb` on the current card that `which`
+    /// accepts; returns the card it turned into.
+    async fn click_where(&mut self, verb: &str, which: impl Fn(&Value) -> bool) -> Value {
+        let card = self.current().clone();
+        let action = actions(&card)
+            .into_iter()
+            .find(|a| a["type"] == "Action.Execute" && a["verb"] == verb && which(a))
+            .unwrap_or_else(|| panic!("no {verb:?} button on the card: {card}"));
+        self.inputs += 1;
+        let activity = self
+            .w
+            .channel
+            .card_action(&self.user, None, verb, action["data"].clone());
+        let d = self.w.channel.deliver(&activity).await.unwrap();
+        assert_eq!(d.status, 200, "{:?}", d.body);
+        assert_eq!(d.body["statusCode"], 200, "{}", d.body);
+        assert_eq!(d.body["type"], "application/vnd.microsoft.card.adaptive");
+        self.sync();
+        let answer = d.body["value"].clone();
+        self.seen.push(answer.clone());
+        answer
+    }
+
+    async fn click(&mut self, verb: &str) -> Value {
+        self.click_where(verb, |_| true).await
+    }
+
+    /// Types a reason into the card's input and clicks `verb` (Teams sends the inputs as
+    /// action data).
+    async fn submit(&mut self, verb: &str, input: &str, value: &str) -> Value {
+        let card = self.current().clone();
+        let action = actions(&card)
+            .into_iter()
+            .find(|a| a["type"] == "Action.Execute" && a["verb"] == verb)
+            .unwrap_or_else(|| panic!("no {verb:?} button on the card: {card}"));
+        let mut data = action["data"].clone();
+        data[input] = json!(value);
+        self.inputs += 1;
+        let activity = self.w.channel.card_action(&self.user, None, verb, data);
+        let d = self.w.channel.deliver(&activity).await.unwrap();
+        assert_eq!(d.body["statusCode"], 200, "{}", d.body);
+        self.sync();
+        let answer = d.body["value"].clone();
+        self.seen.push(answer.clone());
+        answer
+    }
+
+    /// Opens the test link of the current card and signs in on the simulated sign-in page
+    /// with the options `choose` picks, one after another, until Entra sends the browser back
+    /// to the bot; returns the bot's result page.
+    async fn test_sign_in(&mut self, choose: &[&dyn Fn(&SignInButton) -> bool]) -> String {
+        let card = self.current().clone();
+        let link = actions(&card)
+            .into_iter()
+            .find(|a| a["type"] == "Action.OpenUrl")
+            .and_then(|a| a["url"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("no test link on the card: {card}"));
+        self.inputs += 1;
+        let browser = &self.w.browser;
+        let r = browser.get(&link).send().await.unwrap();
+        let authorize = location(&r);
+        // The bot knows who is chatting: Entra's page opens with their account filled in.
+        let hint = url::Url::parse(&authorize)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "login_hint")
+            .map(|(_, v)| v.into_owned());
+        assert_eq!(
+            hint.as_deref(),
+            Some(self.person.user_principal_name.as_str())
+        );
+        let r = browser.get(&authorize).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let mut html = r.text().await.unwrap();
+        let login_url = format!("{}/{}/login", self.w.sim.base_url(), self.w.sim.tenant_id());
+        for pick in choose {
+            let ctx = between(&html, "name=\"ctx\" value=\"", "\"").expect("a sign-in context");
+            let buttons = sign_in_buttons(&html);
+            let button = buttons
+                .iter()
+                .find(|b| pick(b))
+                .unwrap_or_else(|| panic!("no such way to sign in: {buttons:?}"));
+            let r = browser
+                .post(&login_url)
+                .form(&[
+                    ("ctx", ctx.as_str()),
+                    ("login", self.person.user_principal_name.as_str()),
+                    ("option", button.id.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 302 {
+                let back = location(&r);
+                assert!(back.contains("/signin/test/callback?"), "{back}");
+                let r = browser.get(&back).send().await.unwrap();
+                let page = r.text().await.unwrap();
+                self.sync();
+                return page;
+            }
+            assert_eq!(r.status(), 200);
+            html = r.text().await.unwrap();
+        }
+        panic!("the sign-in never went back to the bot: {html}");
+    }
+
+    /// The title of every card the person saw, in order.
+    fn titles(&self) -> Vec<String> {
+        self.seen.iter().map(title).collect()
+    }
+
+    /// Where the journey is now (for failure messages).
+    async fn state(&self) -> String {
+        self.w
+            .engine
+            .journey(&self.who())
+            .await
+            .unwrap()
+            .conversation
+            .state
+            .name()
+            .to_owned()
+    }
+}
+
+/// One way to sign in on the simulated sign-in page.
+#[derive(Debug)]
+struct SignInButton {
+    id: String,
+    method: String,
+    label: String,
+}
+
+fn sign_in_buttons(html: &str) -> Vec<SignInButton> {
+    html.split("name=\"option\" value=\"")
+        .skip(1)
+        .map(|rest| SignInButton {
+            id: rest.split('"').next().unwrap().to_owned(),
+            method: between(rest, "data-method=\"", "\"").unwrap_or_default(),
+            label: between(rest, ">", "</button>").unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn between(s: &str, start: &str, end: &str) -> Option<String> {
+    let rest = s.split_once(start)?.1;
+    Some(rest.split_once(end)?.0.to_owned())
+}
+
+fn location(r: &reqwest::Response) -> String {
+    assert_eq!(r.status(), 302, "expected a redirect");
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// Every action of a card, ShowCard contents and action sets included.
+fn actions(card: &Value) -> Vec<Value> {
+    fn walk(v: &Value, out: &mut Vec<Value>) {
+        match v {
+            Value::Object(o) => {
+                if o.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.starts_with("Action."))
+                {
+                    out.push(v.clone());
+                }
+                for (k, child) in o {
+                    if k != "refresh" {
+                        walk(child, out);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|c| walk(c, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(card, &mut out);
+    out
+}
+
+/// The heading of a card: its first text.
+fn title(card: &Value) -> String {
+    fn first(v: &Value) -> Option<String> {
+        match v {
+            Value::Object(o) if o.get("type") == Some(&json!("TextBlock")) => {
+                o.get("text").and_then(Value::as_str).map(str::to_owned)
+            }
+            Value::Object(o) => o.get("body").and_then(first),
+            Value::Array(a) => a.iter().find_map(first),
+            _ => None,
+        }
+    }
+    first(card).unwrap_or_default()
+}
+
+/// All text of a card, for "says …" checks.
+fn text(card: &Value) -> String {
+    card.to_string()
+}
+
+fn is_phone_on(d: &Device, platform: Platform, major: u16) -> bool {
+    d.platform == platform && d.os.major == major
+}
+
+fn has_strong_method(p: &Person) -> bool {
+    p.methods.iter().any(|m| {
+        matches!(
+            m.kind,
+            MethodKind::Fido2 { .. } | MethodKind::WindowsHelloForBusiness { .. }
+        )
+    })
+}
+
+/// Push-only today, with an iPhone on iOS 17 and a Windows 11 PC, and nothing else.
+fn iphone_ios17_and_windows11(w: &World, lang: &str) -> impl Fn(&Population, &Person) -> bool {
+    let lang = lang.to_owned();
+    let _ = w;
+    move |pop: &Population, p: &Person| {
+        let devices: Vec<&Device> = pop.devices_of(p).collect();
+        p.preferred_language.starts_with(lang.as_str())
+            && !has_strong_method(p)
+            && devices.len() == 2
+            && devices.iter().any(|d| is_phone_on(d, Platform::Ios, 17))
+            && devices.iter().any(|d| d.is_windows_11())
+    }
+}
+
+fn iphone_of<'a>(w: &'a World, p: &'a Person) -> &'a Device {
+    w.devices(p)
+        .into_iter()
+        .find(|d| d.platform == Platform::Ios)
+        .expect("an iPhone")
+}
+
+/// Starts and registers the recommended passkey on the iPhone; returns with the test card
+/// on screen.
+async fn register_on_iphone(chat: &mut Chat<'_>) {
+    let iphone = iphone_of(chat.w, chat.person).display_name.clone();
+    chat.click("start").await;
+    assert!(text(chat.current()).contains(&iphone), "{}", chat.current());
+    // The one-click "next" on the devices card: the iPhone and its best option.
+    chat.click_where("register", |a| {
+        a["data"]["option"] == "authenticatorPasskey"
+    })
+    .await;
+    assert!(
+        title(chat.current()).contains(&iphone),
+        "{}",
+        chat.current()
+    );
+    register_and_wait(chat, &iphone, "authenticator").await;
+}
+
+/// The person sets the passkey up on `device` as the register card says, says so, and the
+/// bot looks until Graph shows it (the simulated Graph lists new methods after 30 s).
+async fn register_and_wait(chat: &mut Chat<'_>, device: &str, kind: &str) -> String {
+    let w = chat.w;
+    let method = w.register_passkey(chat.person, device, kind).await;
+    chat.click("registered").await;
+    w.advance(jiff::SignedDuration::from_secs(31)).await;
+    let mut at = jiff::Timestamp::now();
+    for _ in 0..6 {
+        if chat.state().await != "awaitingGraph" {
+            break;
+        }
+        at += jiff::SignedDuration::from_secs(60);
+        w.worker_round(at).await;
+    }
+    chat.sync();
+    method
+}
+
+fn authenticator_passkey(b: &SignInButton) -> bool {
+    b.method == "passkey" && b.label.contains("Authenticator")
+}
+
+#[tokio::test]
+async fn an_iphone_on_ios_17_and_a_windows_11_pc_reach_the_enforcement_group_in_five_steps() {
+    let w = world().await;
+    let person = w.person(iphone_ios17_and_windows11(&w, "en"));
+    let mut chat = Chat::new(&w, person);
+    chat.install().await;
+    register_on_iphone(&mut chat).await;
+    let page = chat.test_sign_in(&[&authenticator_passkey]).await;
+    assert!(page.contains("Your passkey works"), "{page}");
+    chat.click("enforce").await;
+
+    let first = person.given_name.unwrap_or_default();
+    assert_eq!(
+        chat.titles(),
+        [
+            format!("Hi {first}, let's move you to passkeys"),
+            "Your devices".to_owned(),
+            format!(
+                "Set up Passkey in Microsoft Authenticator on {}",
+                iphone_of(&w, person).display_name
+            ),
+            "Looking for your new passkey…".to_owned(),
+            "Test your passkey sign-in".to_owned(),
+            "Ready to switch your account to passkeys".to_owned(),
+            "You're protected".to_owned(),
+        ],
+        "state: {}",
+        chat.state().await
+    );
+    assert!(
+        chat.inputs <= 5,
+        "welcome to protected took {} clicks",
+        chat.inputs
+    );
+    assert!(
+        w.enforced(person).await,
+        "Graph lists the person in the group"
+    );
+}
+
+/// What a person does on the sign-in page when their passkey is gone: try it, then fall back
+/// to the app notification they are used to.
+fn push(b: &SignInButton) -> bool {
+    b.method == "authenticatorPush"
+}
+
+fn the_method(id: String) -> impl Fn(&SignInButton) -> bool {
+    move |b: &SignInButton| b.id.ends_with(&id)
+}
+
+#[tokio::test]
+async fn an_iphone_on_ios_16_gets_a_temporary_exclusion_and_stays_out_of_the_group() {
+    let w = world().await;
+    let person = w.person(|pop, p| {
+        let devices: Vec<&Device> = pop.devices_of(p).collect();
+        devices.len() == 2
+            && devices.iter().any(|d| is_phone_on(d, Platform::Ios, 16))
+            && devices.iter().any(|d| d.platform == Platform::Windows)
+    });
+    let iphone = iphone_of(&w, person).display_name.clone();
+    let mut chat = Chat::new(&w, person);
+    chat.install().await;
+    let devices = chat.click("start").await;
+    assert!(
+        text(&devices).contains(
+            "This iPhone or iPad runs an iOS version older than 17, which cannot keep a passkey in Microsoft Authenticator."
+        ),
+        "the devices card says why the iPhone cannot: {devices}"
+    );
+    let request = chat.click("exclude").await;
+    assert!(text(&request).contains(&iphone), "{request}");
+    // Without a reason nothing is lost: the request comes back.
+    let again = chat.submit("requestExclusion", "reason", "  ").await;
+    assert_eq!(title(&again), "Ask for a temporary exclusion");
+    let excluded = chat
+        .submit(
+            "requestExclusion",
+            "reason",
+            "My company iPhone 8 cannot update; a new one is ordered.",
+        )
+        .await;
+    assert!(text(&excluded).contains(&iphone), "{excluded}");
+
+    let first = person.given_name.unwrap_or_default();
+    assert_eq!(
+        chat.titles(),
+        [
+            format!("Hi {first}, let's move you to passkeys"),
+            "Your devices".to_owned(),
+            "Ask for a temporary exclusion".to_owned(),
+            "Ask for a temporary exclusion".to_owned(),
+            "Exclusion granted".to_owned(),
+        ]
+    );
+    let who = chat.who();
+    let events = w
+        .engine
+        .store()
+        .events_for(&who.tenant_id, &who.aad_object_id, 200)
+        .await
+        .unwrap();
+    let granted = events
+        .iter()
+        .find(|e| e.event.kind == "exclusion.granted")
+        .expect("the exclusion is stored");
+    assert_eq!(
+        granted.event.data["reason"],
+        "My company iPhone 8 cannot update; a new one is ordered."
+    );
+    assert!(
+        !w.enforced(person).await,
+        "an excluded person is not enforced"
+    );
+}
+
+#[tokio::test]
+async fn a_passkey_deleted_from_the_phone_fails_the_test_is_set_up_again_and_passes() {
+    let w = world().await;
+    let person = w.person(|pop, p| {
+        p.traits.passkey_deleted_from_phone
+            && pop
+                .devices_of(p)
+                .any(|d| d.platform == Platform::Ios && d.os.major >= 17)
+    });
+    let iphone = iphone_of(&w, person).display_name.clone();
+    let mut chat = Chat::new(&w, person);
+    chat.install().await;
+    let devices = chat.click("start").await;
+    assert!(
+        text(&devices).contains("it may have been deleted from the phone"),
+        "{devices}"
+    );
+    chat.click("test").await;
+    // The passkey is not on the phone any more; the app notification does not count.
+    let page = chat
+        .test_sign_in(&[&|b: &SignInButton| b.method == "passkey", &push])
+        .await;
+    assert!(page.contains("did not use a passkey"), "{page}");
+    let failed = chat.current().clone();
+    assert!(
+        text(&failed).contains(&format!("Set it up again on {iphone}")),
+        "{failed}"
+    );
+    chat.click_where("register", |a| {
+        a["title"]
+            .as_str()
+            .is_some_and(|t| t.ends_with(iphone.as_str()))
+    })
+    .await;
+    let method = register_and_wait(&mut chat, &iphone, "authenticator").await;
+    let page = chat.test_sign_in(&[&the_method(method)]).await;
+    assert!(page.contains("Your passkey works"), "{page}");
+    chat.click("enforce").await;
+
+    let first = person.given_name.unwrap_or_default();
+    assert_eq!(
+        chat.titles(),
+        [
+            format!("Hi {first}, let's move you to passkeys"),
+            "Your devices".to_owned(),
+            "Test your passkey sign-in".to_owned(),
+            "The test sign-in did not work".to_owned(),
+            format!("Set up Passkey in Microsoft Authenticator on {iphone}"),
+            "Looking for your new passkey…".to_owned(),
+            "Test your passkey sign-in".to_owned(),
+            "Ready to switch your account to passkeys".to_owned(),
+            "You're protected".to_owned(),
+        ],
+        "state: {}",
+        chat.state().await
+    );
+    assert!(w.enforced(person).await);
+}
+
+#[tokio::test]
+async fn a_forgotten_windows_hello_pin_is_set_up_again_from_the_failed_test() {
+    let w = world().await;
+    // Windows Hello with a forgotten PIN on the PC; the phone already signs in with a
+    // passkey in Authenticator. (The first such person speaks German.)
+    let person = w.person(|pop, p| {
+        p.traits.forgotten_whfb_pin
+            && pop.devices_of(p).count() == 2
+            && p.methods.iter().any(|m| {
+                matches!(
+                    m.kind,
+                    MethodKind::Fido2 {
+                        passkey: passkey_pilot::sim::population::PasskeyModel::AuthenticatorIos
+                            | passkey_pilot::sim::population::PasskeyModel::AuthenticatorAndroid,
+                        state: passkey_pilot::sim::population::PasskeyState::InUse,
+                        device: Some(_),
+                        ..
+                    }
+                )
+            })
+    });
+    let pc = w
+        .devices(person)
+        .into_iter()
+        .find(|d| d.platform == Platform::Windows)
+        .unwrap()
+        .display_name
+        .clone();
+    let mut chat = Chat::new(&w, person);
+    chat.install().await;
+    let devices = chat.click("start").await;
+    assert!(
+        text(&devices).contains("die PIN wurde lange nicht benutzt"),
+        "{devices}"
+    );
+    chat.click("test").await;
+    // At the PC, Windows Hello asks for the PIN the person no longer knows.
+    let page = chat
+        .test_sign_in(&[
+            &|b: &SignInButton| b.method == "windowsHelloForBusiness",
+            &push,
+        ])
+        .await;
+    assert!(page.contains("did not use a passkey"), "{page}");
+    chat.click_where("register", |a| {
+        a["data"]["option"] == "windowsHelloForBusiness"
+            && a["title"].as_str().is_some_and(|t| t.contains(pc.as_str()))
+    })
+    .await;
+    let method = register_and_wait(&mut chat, &pc, "windowsHello").await;
+    let page = chat.test_sign_in(&[&the_method(method)]).await;
+    assert!(page.contains("Your passkey works"), "{page}");
+    chat.click("enforce").await;
+
+    let first = person.given_name.unwrap_or_default();
+    assert_eq!(
+        chat.titles(),
+        [
+            format!("Hallo {first}, jetzt geht es zu Passkeys"),
+            "Ihre Geräte".to_owned(),
+            "Testen Sie Ihre Anmeldung mit Passkey".to_owned(),
+            "Die Testanmeldung hat nicht geklappt".to_owned(),
+            format!("Windows Hello for Business auf {pc} einrichten"),
+            "Ich suche Ihren neuen Passkey…".to_owned(),
+            "Testen Sie Ihre Anmeldung mit Passkey".to_owned(),
+            "Bereit, Ihr Konto auf Passkeys umzustellen".to_owned(),
+            "Sie sind geschützt".to_owned(),
+        ],
+        "state: {}",
+        chat.state().await
+    );
+    assert!(w.enforced(person).await);
+}
+
+#[tokio::test]
+async fn a_person_who_ignores_the_welcome_for_days_starts_from_it_later() {
+    let w = world().await;
+    let person = w.person(iphone_ios17_and_windows11(&w, "en"));
+    let mut chat = Chat::new(&w, person);
+    chat.install().await;
+    // Four days pass: Graph's clock moves on and the bot's worker runs meanwhile.
+    w.advance(jiff::SignedDuration::from_hours(4 * 24)).await;
+    w.worker_round(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(4 * 24))
+        .await;
+    chat.sync();
+    assert_eq!(chat.seen.len(), 1, "nothing but the welcome meanwhile");
+    // Back at work, the person clicks the button on the welcome card they got days ago.
+    register_on_iphone(&mut chat).await;
+    let page = chat.test_sign_in(&[&authenticator_passkey]).await;
+    assert!(page.contains("Your passkey works"), "{page}");
+    chat.click("enforce").await;
+
+    let first = person.given_name.unwrap_or_default();
+    assert_eq!(
+        chat.titles(),
+        [
+            format!("Hi {first}, let's move you to passkeys"),
+            "Your devices".to_owned(),
+            format!(
+                "Set up Passkey in Microsoft Authenticator on {}",
+                iphone_of(&w, person).display_name
+            ),
+            "Looking for your new passkey…".to_owned(),
+            "Test your passkey sign-in".to_owned(),
+            "Ready to switch your account to passkeys".to_owned(),
+            "You're protected".to_owned(),
+        ],
+        "state: {}",
+        chat.state().await
+    );
+    assert!(w.enforced(person).await);
+}
+
+#[tokio::test]
+async fn a_german_speaking_person_gets_every_card_in_german() {
+    let w = world().await;
+    let person = w.person(iphone_ios17_and_windows11(&w, "de"));
+    let mut chat = Chat::new(&w, person);
+    assert!(chat.user.locale.starts_with("de"));
+    chat.install().await;
+    register_on_iphone(&mut chat).await;
+    let page = chat.test_sign_in(&[&authenticator_passkey]).await;
+    assert!(page.contains("Your passkey works"), "{page}");
+    chat.click("enforce").await;
+
+    let first = person.given_name.unwrap_or_default();
+    assert_eq!(
+        chat.titles(),
+        [
+            format!("Hallo {first}, jetzt geht es zu Passkeys"),
+            "Ihre Geräte".to_owned(),
+            format!(
+                "Passkey in Microsoft Authenticator auf {} einrichten",
+                iphone_of(&w, person).display_name
+            ),
+            "Ich suche Ihren neuen Passkey…".to_owned(),
+            "Testen Sie Ihre Anmeldung mit Passkey".to_owned(),
+            "Bereit, Ihr Konto auf Passkeys umzustellen".to_owned(),
+            "Sie sind geschützt".to_owned(),
+        ],
+        "state: {}",
+        chat.state().await
+    );
+    assert!(chat.inputs <= 5, "{} steps", chat.inputs);
+    assert!(w.enforced(person).await);
+}

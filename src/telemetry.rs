@@ -13,8 +13,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0,
 ];
 
-/// Installs the global log subscriber. Later calls (tests starting several services in one
-/// process) keep the first.
+/// Installs the global log subscriber, writing to stderr: stdout belongs to what a command
+/// prints (`assess --json`, `migrate`, `check-config`), which a log line must never corrupt.
+/// Later calls (tests starting several services in one process) keep the first.
 pub fn init_logging(log: &LogConfig) {
     let filter = EnvFilter::try_new(&log.level).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
@@ -22,13 +23,16 @@ pub fn init_logging(log: &LogConfig) {
         LogFormat::Json => registry
             .with(
                 fmt::layer()
+                    .with_writer(std::io::stderr)
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)
                     .with_span_list(false),
             )
             .try_init(),
-        LogFormat::Pretty => registry.with(fmt::layer().compact()).try_init(),
+        LogFormat::Pretty => registry
+            .with(fmt::layer().with_writer(std::io::stderr).compact())
+            .try_init(),
     };
 }
 

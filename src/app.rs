@@ -137,11 +137,16 @@ impl Application {
                 };
                 let settings =
                     crate::assess::Settings::from_config(&config, jiff::Timestamp::now());
+                let log_reuse = std::time::Duration::from_secs(
+                    config.journey.log_reuse_mins.saturating_mul(60),
+                );
                 match crate::graph::GraphClient::from_config(&config.graph, http) {
-                    Ok(graph) => Ports::from_graph(Some(graph), "", settings, test_links),
+                    Ok(graph) => {
+                        Ports::from_graph(Some(graph), "", settings, log_reuse, test_links)
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "Graph is not usable: the journey cannot assess or enforce");
-                        Ports::from_graph(None, &e.to_string(), settings, test_links)
+                        Ports::from_graph(None, &e.to_string(), settings, log_reuse, test_links)
                     }
                 }
             }

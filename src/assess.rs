@@ -17,7 +17,9 @@ use crate::config::Config;
 use crate::graph::{GraphClient, GraphError};
 use crate::readiness::{PasskeyPolicy, PersonSnapshot, Rules, TargetPopulation};
 
-pub use person::{PersonAssessment, assess_person, render_person};
+pub use person::{
+    PersonAssessment, PersonLogs, assess_person, assess_person_with_logs, render_person,
+};
 pub use report::{
     CSV_HEADER, DeviceRow, NudgeLists, OutputFormat, PersonRow, Stage, TenantReport, print_report,
     write_report,

@@ -234,6 +234,7 @@ pub struct JourneyConfig {
     pub graph_recheck_secs: Vec<u64>,
     pub exclusion_days: u32,
     pub test_valid_for_hours: u32,
+    pub log_reuse_mins: u64,
 }
 
 impl Config {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::assess::{Settings as AssessSettings, assess_person};
+use crate::assess::{PersonLogs, Settings as AssessSettings, assess_person_with_logs};
 use crate::conversation::DevicePlan;
 use crate::graph::{GraphClient, GraphError, MembershipChange};
 use crate::ids::{AadObjectId, ConversationId, TenantId};
@@ -105,15 +105,20 @@ impl Ports {
     /// With Graph: the readiness assessment of [`GraphAssessor`] and Graph's group add;
     /// without: parts that fail, so the journey says "try again later" instead of guessing.
     /// `test_links`: the test sign-in when it is configured (otherwise [`NoTestLinks`]).
+    /// `log_reuse`: how long a person's sign-ins and audits are reused between assessments.
     pub fn from_graph(
         graph: Option<GraphClient>,
         why_not: &str,
         settings: AssessSettings,
+        log_reuse: std::time::Duration,
         test_links: Arc<dyn TestLinks>,
     ) -> Ports {
         match graph {
             Some(graph) => Ports {
-                assessor: Arc::new(GraphAssessor::new(graph.clone(), settings, system_clock())),
+                assessor: Arc::new(
+                    GraphAssessor::new(graph.clone(), settings, system_clock())
+                        .with_log_reuse(log_reuse),
+                ),
                 test_links,
                 groups: Arc::new(graph),
             },
@@ -179,16 +184,35 @@ pub struct GraphAssessor {
     graph: GraphClient,
     settings: AssessSettings,
     clock: Clock,
+    /// Each person's sign-ins and registration audits, reused until they are `log_reuse` old.
+    logs: moka::future::Cache<String, PersonLogs>,
+    log_reuse: jiff::SignedDuration,
 }
 
+/// People whose logs are kept at once (a journey needs them for minutes).
+const LOG_CACHE_CAPACITY: u64 = 10_000;
+
 impl GraphAssessor {
-    /// `settings.now` is replaced by `clock` at each assessment.
+    /// `settings.now` is replaced by `clock` at each assessment. Logs are read every time
+    /// until [`GraphAssessor::with_log_reuse`] says otherwise.
     pub fn new(graph: GraphClient, settings: AssessSettings, clock: Clock) -> GraphAssessor {
         GraphAssessor {
             graph,
             settings,
             clock,
+            logs: moka::future::Cache::new(LOG_CACHE_CAPACITY),
+            log_reuse: jiff::SignedDuration::ZERO,
         }
+    }
+
+    /// Reuses a person's sign-ins and registration audits for `reuse` (by the assessor's
+    /// clock) between assessments, fresh ones included. They are most of an assessment's cost
+    /// in Graph's reports scope (5 requests per 10 s for the whole tenant), while what a
+    /// journey waits for (a new passkey, a removed one) is in the method list, which is
+    /// always read again. Test sign-ins reach the journey by their own callback, not the log.
+    pub fn with_log_reuse(mut self, reuse: std::time::Duration) -> GraphAssessor {
+        self.log_reuse = jiff::SignedDuration::try_from(reuse).unwrap_or(jiff::SignedDuration::MAX);
+        self
     }
 }
 
@@ -207,14 +231,27 @@ impl Assessor for GraphAssessor {
             now: (self.clock)(),
             ..self.settings.clone()
         };
-        let assessed = assess_person(&self.graph, &settings, person.as_str())
-            .await
-            .map_err(|e| match e {
-                crate::assess::AssessError::Graph(e) | crate::assess::AssessError::Policy(e) => {
-                    AssessError::Graph(e)
-                }
-                other => AssessError::Unavailable(other.to_string()),
-            })?;
+        let now = settings.now;
+        let key = person.as_str().to_ascii_lowercase();
+        let reusable = match self.logs.get(&key).await {
+            Some(l)
+                if !self.log_reuse.is_zero() && now.duration_since(l.read_at) < self.log_reuse =>
+            {
+                Some(l)
+            }
+            _ => None,
+        };
+        let (assessed, logs) =
+            assess_person_with_logs(&self.graph, &settings, person.as_str(), reusable)
+                .await
+                .map_err(|e| match e {
+                    crate::assess::AssessError::Graph(e)
+                    | crate::assess::AssessError::Policy(e) => AssessError::Graph(e),
+                    other => AssessError::Unavailable(other.to_string()),
+                })?;
+        if !self.log_reuse.is_zero() {
+            self.logs.insert(key, logs).await;
+        }
         let mut plan = DevicePlan::from_assessment(&assessed.assessment);
         plan.login_hint = Some(assessed.snapshot.user_principal_name).filter(|u| !u.is_empty());
         Ok(plan)

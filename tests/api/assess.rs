@@ -827,3 +827,94 @@ async fn people_in_the_enforcement_group_are_at_the_enforced_stage_and_never_nud
     .unwrap();
     assert!(!plain.enforced);
 }
+
+/// The journey's assessor: a person's logs are reused for a while, their method list never.
+#[tokio::test]
+async fn the_journeys_assessor_reuses_a_persons_logs_but_always_rereads_their_methods() {
+    use passkey_pilot::engine::Assessor;
+    use passkey_pilot::engine::ports::GraphAssessor;
+    use passkey_pilot::ids::{AadObjectId, TenantId};
+
+    let t = tenant(300).await;
+    // Someone with a phone of their own, no passkey yet, and sign-ins in the window.
+    let (person, phone) = t
+        .people(|pop, p| !has_passkey(p) && p.sign_ins.1 > 0 && own_ios(pop, p).is_some())
+        .into_iter()
+        .map(|p| (p, own_ios(&t.pop, p).unwrap()))
+        .next()
+        .expect("such a person");
+    let now = Arc::new(std::sync::Mutex::new(Timestamp::now()));
+    let clock = {
+        let now = now.clone();
+        Arc::new(move || *now.lock().unwrap())
+    };
+    let reusing = GraphAssessor::new(
+        t.graph.clone(),
+        t.settings(PasskeyPolicy::allow_all()),
+        clock.clone(),
+    )
+    .with_log_reuse(Duration::from_secs(15 * 60));
+    let tenant_id = TenantId::parse(&t.config.graph.tenant_id).unwrap();
+    let who = AadObjectId::parse(&person.id.to_string()).unwrap();
+    let reports = || t.graph.counters().reports;
+
+    let first = reusing.assess(&tenant_id, &who, false).await.unwrap();
+    assert_eq!(first.credentials, 0);
+
+    // The person registers a passkey in Authenticator; Graph lists it 30 s later.
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/_sim/people/{}/passkeys",
+            t.sim.base_url(),
+            person.user_principal_name
+        ))
+        .json(&serde_json::json!({"device": phone, "kind": "authenticator"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sim/time/advance", t.sim.base_url()))
+        .json(&serde_json::json!({"seconds": 31}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    *now.lock().unwrap() += jiff::SignedDuration::from_secs(31);
+
+    let before = reports();
+    let second = reusing.assess(&tenant_id, &who, true).await.unwrap();
+    let reused_cost = reports() - before;
+    assert_eq!(second.credentials, 1, "the new passkey is seen at once");
+    assert!(
+        reused_cost <= 2,
+        "a fresh look with the logs reused costs the method list only: {reused_cost}"
+    );
+
+    // Without reuse the same fresh look reads the sign-ins and audits again.
+    let reading = GraphAssessor::new(
+        t.graph.clone(),
+        t.settings(PasskeyPolicy::allow_all()),
+        clock.clone(),
+    );
+    let before = reports();
+    let third = reading.assess(&tenant_id, &who, true).await.unwrap();
+    assert_eq!(third.credentials, 1);
+    assert_eq!(third.verdict, second.verdict);
+    assert!(reports() - before >= reused_cost + 2);
+
+    // Once the logs are older than the reuse, they are read again.
+    *now.lock().unwrap() += jiff::SignedDuration::from_mins(16);
+    let before = reports();
+    reusing.assess(&tenant_id, &who, false).await.unwrap();
+    assert!(reports() - before >= 2);
+}
+
+/// The person's own iOS device, if any.
+fn own_ios(pop: &Population, p: &Person) -> Option<String> {
+    p.devices
+        .iter()
+        .map(|&d| &pop.devices[d as usize])
+        .find(|d| d.platform == Platform::Ios && d.owner.is_some())
+        .map(|d| d.id.to_string())
+}

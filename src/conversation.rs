@@ -275,6 +275,20 @@ pub enum Screen {
 }
 
 /// What the journey wants done; the engine carries these out after saving.
+
+/// How fresh an assessment's Graph data must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Look {
+    /// Cached answers will do (the first look, after a snooze).
+    Cached,
+    /// The method list read anew; the person's sign-ins and audits may be reused for a
+    /// while (after "I've done it" and its rechecks: what changes is the method list).
+    FreshMethods,
+    /// Everything read anew (the look that decides enforcement).
+    Fresh,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "effect", rename_all = "camelCase")]
 pub enum Effect {
@@ -286,10 +300,10 @@ pub enum Effect {
     Post {
         screen: Screen,
     },
-    /// Look at Graph and assess; `fresh` bypasses caches (after "I've done it", before
-    /// enforcing). Answers with `Assessed` or `AssessmentFailed`.
+    /// Look at Graph and assess, as fresh as `look` says. Answers with `Assessed` or
+    /// `AssessmentFailed`.
     Assess {
-        fresh: bool,
+        look: Look,
     },
     Schedule {
         at: Timestamp,

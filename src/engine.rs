@@ -37,7 +37,7 @@ use crate::botframework::connector::Connector;
 use crate::cards::Cards;
 use crate::cards::journey::{self, View};
 use crate::conversation::{
-    self, Conversation, Ctx, Effect, EnforcementResult, Event, JourneySettings, Screen,
+    self, Conversation, Ctx, Effect, EnforcementResult, Event, JourneySettings, Look, Screen,
 };
 use crate::i18n::Locales;
 use crate::ids::{AadObjectId, ActivityId, ConversationId, TenantId};
@@ -761,8 +761,8 @@ impl Engine {
                             n,
                         ));
                     }
-                    Effect::Assess { fresh } => {
-                        effects.push(outbox(ASSESS, json!({ "fresh": fresh }), now, n))
+                    Effect::Assess { look } => {
+                        effects.push(outbox(ASSESS, json!({ "look": look }), now, n))
                     }
                     Effect::Schedule { at, timer } => {
                         effects.push(outbox(TIMER, json!({ "timer": timer }), at, n))
@@ -1014,12 +1014,18 @@ impl Engine {
                 },
             },
             ASSESS => {
-                let fresh = e.payload["fresh"].as_bool().unwrap_or(false);
+                // `fresh: bool` is how effects saved before `look` said it.
+                let look = serde_json::from_value::<Look>(e.payload["look"].clone()).unwrap_or(
+                    match e.payload["fresh"].as_bool() {
+                        Some(true) => Look::Fresh,
+                        _ => Look::Cached,
+                    },
+                );
                 match self
                     .inner
                     .ports
                     .assessor
-                    .assess(&who.tenant_id, &who.aad_object_id, fresh)
+                    .assess(&who.tenant_id, &who.aad_object_id, look)
                     .await
                 {
                     Ok(plan) => Executed::Event(Event::Assessed { plan }),

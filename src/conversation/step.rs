@@ -4,7 +4,7 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 use super::{
-    Conversation, Ctx, DevicePlan, Effect, EnforcementResult, Event, HelpReason, Intent,
+    Conversation, Ctx, DevicePlan, Effect, EnforcementResult, Event, HelpReason, Intent, Look,
     PlanVerdict, Screen, State, Step, TestResult, Timer,
 };
 
@@ -126,7 +126,7 @@ impl Stepper<'_> {
                 }),
                 State::Snoozed { .. } => {
                     self.record("snooze_ended_early", json!({}));
-                    self.start_assessment(false);
+                    self.start_assessment(Look::Cached);
                 }
                 _ => self.post_current(),
             },
@@ -162,7 +162,7 @@ impl Stepper<'_> {
                 if matches!(self.next.state, State::Enforced { .. }) || has_credentials {
                     self.hand_off(HelpReason::NewPhone);
                 } else {
-                    self.start_assessment(false);
+                    self.start_assessment(Look::Cached);
                 }
             }
             Intent::Human => self.hand_off(HelpReason::Asked),
@@ -181,12 +181,12 @@ impl Stepper<'_> {
         self.show(Screen::HelpdeskAsked { reason });
     }
 
-    fn start_assessment(&mut self, fresh: bool) {
+    fn start_assessment(&mut self, look: Look) {
         if matches!(self.next.state, State::NotStarted) {
             self.record("started", json!({}));
         }
         self.go(State::Assessing { since: self.now() });
-        self.effects.push(Effect::Assess { fresh });
+        self.effects.push(Effect::Assess { look });
         self.show(Screen::Checking);
     }
 
@@ -198,7 +198,11 @@ impl Stepper<'_> {
                     let screen = self.current_screen();
                     self.show(screen);
                 } else {
-                    self.start_assessment(verb == "recheck");
+                    self.start_assessment(if verb == "recheck" {
+                        Look::FreshMethods
+                    } else {
+                        Look::Cached
+                    });
                 }
             }
             "devices" => match (&self.next.plan, &self.next.state) {
@@ -210,7 +214,7 @@ impl Stepper<'_> {
                     self.go(State::Planned);
                     self.show(Screen::Devices);
                 }
-                (None, _) => self.start_assessment(false),
+                (None, _) => self.start_assessment(Look::Cached),
             },
             "register" => {
                 let chosen = field("device").and_then(|device| {
@@ -262,7 +266,9 @@ impl Stepper<'_> {
                         attempt: 0,
                         known_credentials: known,
                     });
-                    self.effects.push(Effect::Assess { fresh: true });
+                    self.effects.push(Effect::Assess {
+                        look: Look::FreshMethods,
+                    });
                     self.show(Screen::WaitingForGraph { attempt: 0 });
                 } else {
                     let screen = self.current_screen();
@@ -291,7 +297,7 @@ impl Stepper<'_> {
                         since: self.now(),
                         add_requested: false,
                     });
-                    self.effects.push(Effect::Assess { fresh: true });
+                    self.effects.push(Effect::Assess { look: Look::Fresh });
                     self.show(Screen::Checking);
                 }
             }
@@ -564,17 +570,21 @@ impl Stepper<'_> {
             (Timer::RecheckGraph { attempt }, State::AwaitingGraph { attempt: now, .. })
                 if attempt == now =>
             {
-                self.effects.push(Effect::Assess { fresh: true });
+                self.effects.push(Effect::Assess {
+                    look: Look::FreshMethods,
+                });
             }
             (Timer::SnoozeOver, State::Snoozed { until }) if self.now() >= until => {
                 self.record("snooze_over", json!({}));
                 self.go(State::Assessing { since: self.now() });
-                self.effects.push(Effect::Assess { fresh: false });
+                self.effects.push(Effect::Assess { look: Look::Cached });
             }
             (Timer::ExclusionLapsed, State::Excluded { until, .. }) if self.now() >= until => {
                 self.record("exclusion_lapsed", json!({}));
                 self.go(State::Assessing { since: self.now() });
-                self.effects.push(Effect::Assess { fresh: true });
+                self.effects.push(Effect::Assess {
+                    look: Look::FreshMethods,
+                });
             }
             // A timer the journey has moved past.
             _ => {}

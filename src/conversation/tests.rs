@@ -165,7 +165,7 @@ fn from_welcome_to_protected_takes_five_clicks_when_nothing_is_wrong() {
     let mut clicks = 0;
     clicks += 1;
     let fx = j.click("start", json!({}));
-    assert!(has(&fx, &Effect::Assess { fresh: false }));
+    assert!(has(&fx, &Effect::Assess { look: Look::Cached }));
     assert_eq!(shows(&fx), [&Screen::Checking]);
     assert_eq!(recorded(&fx), ["started"]);
 
@@ -190,7 +190,12 @@ fn from_welcome_to_protected_takes_five_clicks_when_nothing_is_wrong() {
 
     clicks += 1;
     let fx = j.click("registered", json!({}));
-    assert!(has(&fx, &Effect::Assess { fresh: true }));
+    assert!(has(
+        &fx,
+        &Effect::Assess {
+            look: Look::FreshMethods
+        }
+    ));
     assert_eq!(shows(&fx), [&Screen::WaitingForGraph { attempt: 0 }]);
 
     j.advance(SignedDuration::from_secs(5));
@@ -209,7 +214,7 @@ fn from_welcome_to_protected_takes_five_clicks_when_nothing_is_wrong() {
 
     clicks += 1;
     let fx = j.click("enforce", json!({}));
-    assert!(has(&fx, &Effect::Assess { fresh: true }));
+    assert!(has(&fx, &Effect::Assess { look: Look::Fresh }));
     assert!(!has(&fx, &Effect::AddToEnforcementGroup));
 
     let fx = j.send(Event::Assessed {
@@ -286,7 +291,12 @@ fn a_card_action_delivered_twice_has_one_effect() {
         seq: Some(seq),
         data: json!({}),
     });
-    assert!(has(&first, &Effect::Assess { fresh: true }));
+    assert!(has(
+        &first,
+        &Effect::Assess {
+            look: Look::FreshMethods
+        }
+    ));
     assert!(!second.iter().any(|e| matches!(e, Effect::Assess { .. })));
     assert_eq!(shows(&second)[0], &Screen::OutOfDate);
 }
@@ -325,7 +335,12 @@ fn graph_lag_is_waited_out_with_backoff_and_then_handed_to_the_helpdesk() {
         let fx = j.send(Event::Timer {
             timer: Timer::RecheckGraph { attempt },
         });
-        assert_eq!(fx, [Effect::Assess { fresh: true }]);
+        assert_eq!(
+            fx,
+            [Effect::Assess {
+                look: Look::FreshMethods
+            }]
+        );
     }
     let fx = j.send(Event::Assessed {
         plan: push_only_plan(),
@@ -516,7 +531,12 @@ fn an_incompatible_phone_can_get_a_temporary_exclusion_with_a_reason() {
     let fx = j.send(Event::Timer {
         timer: Timer::ExclusionLapsed,
     });
-    assert!(has(&fx, &Effect::Assess { fresh: true }));
+    assert!(has(
+        &fx,
+        &Effect::Assess {
+            look: Look::FreshMethods
+        }
+    ));
     assert!(matches!(j.conv.state, State::Assessing { .. }));
 }
 
@@ -562,7 +582,7 @@ fn snoozing_waits_the_chosen_days_and_is_limited() {
     let fx = j.send(Event::Timer {
         timer: Timer::SnoozeOver,
     });
-    assert!(has(&fx, &Effect::Assess { fresh: false }));
+    assert!(has(&fx, &Effect::Assess { look: Look::Cached }));
 
     let mut j = Journey::at(State::Planned, Some(push_only_plan()));
     j.conv.snoozes = j.settings.max_snoozes;
@@ -579,7 +599,7 @@ fn someone_who_ignores_the_first_card_and_comes_back_days_later_continues() {
     let fx = j.say("hi");
     assert_eq!(shows(&fx), [&Screen::Welcome]);
     let fx = j.click("start", json!({}));
-    assert!(has(&fx, &Effect::Assess { fresh: false }));
+    assert!(has(&fx, &Effect::Assess { look: Look::Cached }));
 }
 
 #[test]
@@ -611,7 +631,7 @@ fn a_new_phone_after_registering_needs_the_helpdesk_for_a_temporary_pass() {
     // Without any passkey yet, a new phone just starts the journey.
     let mut j = Journey::new();
     let fx = j.say("Ich habe ein neues Handy");
-    assert!(has(&fx, &Effect::Assess { fresh: false }));
+    assert!(has(&fx, &Effect::Assess { look: Look::Cached }));
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::assess::{PersonLogs, Settings as AssessSettings, assess_person_with_logs};
-use crate::conversation::DevicePlan;
+use crate::conversation::{DevicePlan, Look};
 use crate::graph::{GraphClient, GraphError, MembershipChange};
 use crate::ids::{AadObjectId, ConversationId, TenantId};
 
@@ -24,12 +24,12 @@ pub enum AssessError {
 /// Looks at a person's methods, devices and sign-ins and says what each device needs.
 #[async_trait]
 pub trait Assessor: Send + Sync + 'static {
-    /// `fresh`: bypass caches (after "I've done it", before enforcing).
+    /// `look`: how fresh the data must be.
     async fn assess(
         &self,
         tenant: &TenantId,
         person: &AadObjectId,
-        fresh: bool,
+        look: Look,
     ) -> Result<DevicePlan, AssessError>;
 }
 
@@ -156,7 +156,7 @@ impl Assessor for Unavailable {
         &self,
         _: &TenantId,
         _: &AadObjectId,
-        _: bool,
+        _: Look,
     ) -> Result<DevicePlan, AssessError> {
         Err(AssessError::Unavailable(self.0.clone()))
     }
@@ -206,10 +206,11 @@ impl GraphAssessor {
     }
 
     /// Reuses a person's sign-ins and registration audits for `reuse` (by the assessor's
-    /// clock) between assessments, fresh ones included. They are most of an assessment's cost
-    /// in Graph's reports scope (5 requests per 10 s for the whole tenant), while what a
-    /// journey waits for (a new passkey, a removed one) is in the method list, which is
-    /// always read again. Test sign-ins reach the journey by their own callback, not the log.
+    /// clock) between assessments, except for [`Look::Fresh`] (the look that decides
+    /// enforcement reads everything). They are most of an assessment's cost in Graph's
+    /// reports scope (5 requests per 10 s for the whole tenant), while what a journey waits
+    /// for after "I've done it" (a new passkey) is in the method list, which every look but
+    /// [`Look::Cached`] reads again.
     pub fn with_log_reuse(mut self, reuse: std::time::Duration) -> GraphAssessor {
         self.log_reuse = jiff::SignedDuration::try_from(reuse).unwrap_or(jiff::SignedDuration::MAX);
         self
@@ -222,9 +223,9 @@ impl Assessor for GraphAssessor {
         &self,
         _tenant: &TenantId,
         person: &AadObjectId,
-        fresh: bool,
+        look: Look,
     ) -> Result<DevicePlan, AssessError> {
-        if fresh {
+        if look != Look::Cached {
             self.graph.invalidate_user(person.as_str()).await;
         }
         let settings = AssessSettings {
@@ -235,7 +236,9 @@ impl Assessor for GraphAssessor {
         let key = person.as_str().to_ascii_lowercase();
         let reusable = match self.logs.get(&key).await {
             Some(l)
-                if !self.log_reuse.is_zero() && now.duration_since(l.read_at) < self.log_reuse =>
+                if look != Look::Fresh
+                    && !self.log_reuse.is_zero()
+                    && now.duration_since(l.read_at) < self.log_reuse =>
             {
                 Some(l)
             }

@@ -831,6 +831,7 @@ async fn people_in_the_enforcement_group_are_at_the_enforced_stage_and_never_nud
 /// The journey's assessor: a person's logs are reused for a while, their method list never.
 #[tokio::test]
 async fn the_journeys_assessor_reuses_a_persons_logs_but_always_rereads_their_methods() {
+    use passkey_pilot::conversation::Look;
     use passkey_pilot::engine::Assessor;
     use passkey_pilot::engine::ports::GraphAssessor;
     use passkey_pilot::ids::{AadObjectId, TenantId};
@@ -858,7 +859,10 @@ async fn the_journeys_assessor_reuses_a_persons_logs_but_always_rereads_their_me
     let who = AadObjectId::parse(&person.id.to_string()).unwrap();
     let reports = || t.graph.counters().reports;
 
-    let first = reusing.assess(&tenant_id, &who, false).await.unwrap();
+    let first = reusing
+        .assess(&tenant_id, &who, Look::Cached)
+        .await
+        .unwrap();
     assert_eq!(first.credentials, 0);
 
     // The person registers a passkey in Authenticator; Graph lists it 30 s later.
@@ -883,13 +887,22 @@ async fn the_journeys_assessor_reuses_a_persons_logs_but_always_rereads_their_me
     *now.lock().unwrap() += jiff::SignedDuration::from_secs(31);
 
     let before = reports();
-    let second = reusing.assess(&tenant_id, &who, true).await.unwrap();
+    let second = reusing
+        .assess(&tenant_id, &who, Look::FreshMethods)
+        .await
+        .unwrap();
     let reused_cost = reports() - before;
     assert_eq!(second.credentials, 1, "the new passkey is seen at once");
     assert!(
         reused_cost <= 2,
         "a fresh look with the logs reused costs the method list only: {reused_cost}"
     );
+
+    // The look that decides enforcement reads everything, reuse or not.
+    let before = reports();
+    let deciding = reusing.assess(&tenant_id, &who, Look::Fresh).await.unwrap();
+    assert_eq!(deciding.credentials, 1);
+    assert!(reports() - before >= reused_cost + 2);
 
     // Without reuse the same fresh look reads the sign-ins and audits again.
     let reading = GraphAssessor::new(
@@ -898,7 +911,10 @@ async fn the_journeys_assessor_reuses_a_persons_logs_but_always_rereads_their_me
         clock.clone(),
     );
     let before = reports();
-    let third = reading.assess(&tenant_id, &who, true).await.unwrap();
+    let third = reading
+        .assess(&tenant_id, &who, Look::FreshMethods)
+        .await
+        .unwrap();
     assert_eq!(third.credentials, 1);
     assert_eq!(third.verdict, second.verdict);
     assert!(reports() - before >= reused_cost + 2);
@@ -906,7 +922,10 @@ async fn the_journeys_assessor_reuses_a_persons_logs_but_always_rereads_their_me
     // Once the logs are older than the reuse, they are read again.
     *now.lock().unwrap() += jiff::SignedDuration::from_mins(16);
     let before = reports();
-    reusing.assess(&tenant_id, &who, false).await.unwrap();
+    reusing
+        .assess(&tenant_id, &who, Look::Cached)
+        .await
+        .unwrap();
     assert!(reports() - before >= 2);
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use passkey_pilot::app::Application;
 use passkey_pilot::config::{self, Config};
-use passkey_pilot::conversation::DevicePlan;
+use passkey_pilot::conversation::{DevicePlan, Look};
 use passkey_pilot::engine::ports::{Assessor, GraphAssessor, LinkError, system_clock};
 use passkey_pilot::engine::{
     AssessError, Engine, Groups, Membership, MembershipError, Ports, TestLinks, Who,
@@ -118,13 +118,13 @@ impl Assessor for Gate {
         &self,
         tenant: &TenantId,
         person: &AadObjectId,
-        fresh: bool,
+        look: Look,
     ) -> Result<DevicePlan, AssessError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.hang {
             std::future::pending::<()>().await;
         }
-        self.inner.assess(tenant, person, fresh).await
+        self.inner.assess(tenant, person, look).await
     }
 }
 

@@ -274,8 +274,6 @@ pub enum Screen {
     LookupFailed,
 }
 
-/// What the journey wants done; the engine carries these out after saving.
-
 /// How fresh an assessment's Graph data must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -289,6 +287,7 @@ pub enum Look {
     Fresh,
 }
 
+/// What the journey wants done; the engine carries these out after saving.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "effect", rename_all = "camelCase")]
 pub enum Effect {

@@ -527,6 +527,24 @@ fn iphone_of<'a>(w: &'a World, p: &'a Person) -> &'a Device {
         .expect("an iPhone")
 }
 
+/// The card titles, in order, of a journey with nothing wrong: a passkey in Authenticator on
+/// the iPhone, tested, enforced.
+fn iphone_journey_titles(w: &World, person: &Person) -> Vec<String> {
+    let first = person.given_name.unwrap_or_default();
+    vec![
+        format!("Hi {first}, let's move you to passkeys"),
+        "Your devices".to_owned(),
+        format!(
+            "Set up Passkey in Microsoft Authenticator on {}",
+            iphone_of(w, person).display_name
+        ),
+        "Looking for your new passkey…".to_owned(),
+        "Test your passkey sign-in".to_owned(),
+        "Ready to switch your account to passkeys".to_owned(),
+        "You're protected".to_owned(),
+    ]
+}
+
 /// Starts and registers the recommended passkey on the iPhone; returns with the test card
 /// on screen.
 async fn register_on_iphone(chat: &mut Chat<'_>) {
@@ -580,21 +598,9 @@ async fn an_iphone_on_ios_17_and_a_windows_11_pc_reach_the_enforcement_group_in_
     assert!(page.contains("Your passkey works"), "{page}");
     chat.click("enforce").await;
 
-    let first = person.given_name.unwrap_or_default();
     assert_eq!(
         chat.titles(),
-        [
-            format!("Hi {first}, let's move you to passkeys"),
-            "Your devices".to_owned(),
-            format!(
-                "Set up Passkey in Microsoft Authenticator on {}",
-                iphone_of(&w, person).display_name
-            ),
-            "Looking for your new passkey…".to_owned(),
-            "Test your passkey sign-in".to_owned(),
-            "Ready to switch your account to passkeys".to_owned(),
-            "You're protected".to_owned(),
-        ],
+        iphone_journey_titles(&w, person),
         "state: {}",
         chat.state().await
     );
@@ -835,21 +841,9 @@ async fn a_person_who_ignores_the_welcome_for_days_starts_from_it_later() {
     assert!(page.contains("Your passkey works"), "{page}");
     chat.click("enforce").await;
 
-    let first = person.given_name.unwrap_or_default();
     assert_eq!(
         chat.titles(),
-        [
-            format!("Hi {first}, let's move you to passkeys"),
-            "Your devices".to_owned(),
-            format!(
-                "Set up Passkey in Microsoft Authenticator on {}",
-                iphone_of(&w, person).display_name
-            ),
-            "Looking for your new passkey…".to_owned(),
-            "Test your passkey sign-in".to_owned(),
-            "Ready to switch your account to passkeys".to_owned(),
-            "You're protected".to_owned(),
-        ],
+        iphone_journey_titles(&w, person),
         "state: {}",
         chat.state().await
     );

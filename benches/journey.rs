@@ -80,6 +80,7 @@ fn plan(credentials: u32, registered: bool) -> DevicePlan {
         devices,
         credentials,
         login_hint: None,
+        last_phishing_resistant: None,
     }
 }
 

@@ -233,7 +233,7 @@ pub struct JourneyConfig {
     pub max_snoozes: u32,
     pub graph_recheck_secs: Vec<u64>,
     pub exclusion_days: u32,
-    pub test_valid_for_hours: u32,
+    pub sign_in_log_skew_mins: u32,
     pub log_reuse_mins: u64,
 }
 
@@ -251,7 +251,10 @@ impl Config {
                 .map(|s| jiff::SignedDuration::from_secs(i64::try_from(*s).unwrap_or(i64::MAX)))
                 .collect(),
             exclusion: jiff::SignedDuration::from_hours(i64::from(j.exclusion_days) * 24),
-            test_valid_for: jiff::SignedDuration::from_hours(i64::from(j.test_valid_for_hours)),
+            clock_skew: jiff::SignedDuration::from_mins(i64::from(j.sign_in_log_skew_mins)),
+            test_link_ttl: jiff::SignedDuration::from_secs(
+                i64::try_from(self.test_signin.link_ttl_secs).unwrap_or(i64::MAX),
+            ),
         }
     }
 }

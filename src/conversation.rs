@@ -100,6 +100,14 @@ pub enum State {
     /// A test sign-in link is on screen.
     #[serde(rename_all = "camelCase")]
     Testing { since: Timestamp },
+    /// A test sign-in passed; waiting for the sign-in log to show it, so that the devices it
+    /// proves count (the log lags by minutes).
+    #[serde(rename_all = "camelCase")]
+    ConfirmingTest {
+        /// When the test card went up: the test's sign-in is no older.
+        test_started: Timestamp,
+        attempt: u32,
+    },
     /// Safe to enforce and tested: the confirmation card is on screen.
     ReadyToEnforce,
     /// The person confirmed; a fresh look at Graph decides, then the group add.
@@ -141,6 +149,7 @@ impl State {
             State::Registering { .. } => "registering",
             State::AwaitingGraph { .. } => "awaitingGraph",
             State::Testing { .. } => "testing",
+            State::ConfirmingTest { .. } => "confirmingTest",
             State::ReadyToEnforce => "readyToEnforce",
             State::Enforcing { .. } => "enforcing",
             State::Enforced { .. } => "enforced",
@@ -222,6 +231,10 @@ pub enum Timer {
     RecheckGraph {
         attempt: u32,
     },
+    /// Look at the sign-in log again for the test sign-in that passed.
+    RecheckTest {
+        attempt: u32,
+    },
     SnoozeOver,
     ExclusionLapsed,
 }
@@ -248,6 +261,11 @@ pub enum Screen {
     Test,
     TestFailed {
         reason: String,
+    },
+    /// The test sign-in passed; waiting for the sign-in log to show it.
+    #[serde(rename_all = "camelCase")]
+    ConfirmingTest {
+        attempt: u32,
     },
     /// Says what enforcement changes and asks to confirm.
     ConfirmEnforce,
@@ -345,12 +363,16 @@ pub struct JourneySettings {
     pub snooze_days: Vec<u32>,
     /// After this many snoozes the card stops offering them.
     pub max_snoozes: u32,
-    /// Waits between looks at Graph after "I've done it".
+    /// Waits between looks at Graph after "I've done it", and for a passed test sign-in to
+    /// reach the sign-in log.
     pub graph_rechecks: Vec<SignedDuration>,
     /// How long a self-service exclusion lasts.
     pub exclusion: SignedDuration,
-    /// A test sign-in older than this no longer counts.
-    pub test_valid_for: SignedDuration,
+    /// How far the sign-in log's clock may be behind ours when it is asked whether it shows
+    /// a test sign-in yet.
+    pub clock_skew: SignedDuration,
+    /// How long a test sign-in link works.
+    pub test_link_ttl: SignedDuration,
 }
 
 impl Default for JourneySettings {
@@ -364,7 +386,8 @@ impl Default for JourneySettings {
                 .map(SignedDuration::from_secs)
                 .collect(),
             exclusion: SignedDuration::from_hours(30 * 24),
-            test_valid_for: SignedDuration::from_hours(24),
+            clock_skew: SignedDuration::from_mins(5),
+            test_link_ttl: SignedDuration::from_mins(10),
         }
     }
 }

@@ -199,8 +199,12 @@ waiting-note = An Ihrer Anmeldung hat sich bisher nichts geändert.
 
 ## Testanmeldung
 
+confirming-title = Ihr Passkey funktioniert: Ich prüfe Ihre Geräte…
+confirming-body = Ich warte, bis das Anmeldeprotokoll von Microsoft Ihren Test zeigt, damit das Gerät, auf dem Sie getestet haben, zählt. Diese Karte aktualisiert sich, sobald es so weit ist.
+confirming-body-again = Das Anmeldeprotokoll von Microsoft zeigt Ihren Test noch nicht; das kann einige Minuten dauern. Ich schaue weiter nach (Prüfung { $attempt }) und aktualisiere diese Karte.
 test-title = Testen Sie Ihre Anmeldung mit Passkey
 test-body = Die Schaltfläche öffnet eine Microsoft-Anmeldeseite, die nur einen Passkey akzeptiert. Melden Sie sich mit dem eingerichteten Passkey an. Ihr Konto ändert sich dabei nicht: Der Test zeigt nur, dass der Passkey funktioniert.
+test-where = Machen Sie diesen Test auf **{ $device }**.
 test-cross-device = An einem Computer ohne eigenen Passkey wählen Sie **iPhone, iPad oder Android-Gerät** und scannen den QR-Code mit Ihrem Telefon.
 test-note = Der Link funktioniert einmal und 10 Minuten lang. Kommen Sie danach hierher zurück: Diese Karte aktualisiert sich von selbst.
 test-open = Test starten

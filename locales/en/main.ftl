@@ -200,8 +200,12 @@ waiting-note = Nothing has changed for your sign-in so far.
 
 ## Test sign-in
 
+confirming-title = Your passkey works: checking your devices…
+confirming-body = I am waiting for Microsoft's sign-in log to show your test, so that the device you tested on counts. This card updates as soon as it does.
+confirming-body-again = Microsoft's sign-in log does not show your test yet; this can take a few minutes. I keep looking (check { $attempt }) and update this card.
 test-title = Test your passkey sign-in
 test-body = The button opens a Microsoft sign-in page that accepts only a passkey. Sign in with the passkey you set up. Your account does not change: this only proves that the passkey works.
+test-where = Do this test on **{ $device }**.
 test-cross-device = On a computer without its own passkey, choose **iPhone, iPad or Android device** and scan the QR code with your phone.
 test-note = The link works once and for 10 minutes. When you are done, come back here: this card updates on its own.
 test-open = Start the test

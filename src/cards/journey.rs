@@ -64,7 +64,7 @@ pub fn template_name(screen: &Screen) -> &'static str {
         Screen::Checking => "checking",
         Screen::Devices => "devices",
         Screen::Register { .. } => "register",
-        Screen::WaitingForGraph { .. } => "waiting",
+        Screen::WaitingForGraph { .. } | Screen::ConfirmingTest { .. } => "waiting",
         Screen::Test => "test",
         Screen::TestFailed { .. } => "test-failed",
         Screen::ConfirmEnforce => "confirm-enforce",
@@ -278,6 +278,17 @@ impl Renderer<'_> {
         }
     }
 
+    /// Which device to test from: the first that has not signed in with a passkey yet,
+    /// computers first (empty when none is known).
+    fn test_where(&self) -> Result<String, I18nError> {
+        match self.plan().and_then(|p| p.to_test().first().copied()) {
+            Some(d) => self
+                .tx
+                .args("test-where", &[("device", d.label.clone().into())]),
+            None => Ok(String::new()),
+        }
+    }
+
     /// After a failed test: set a passkey up again on a device that has one but has not
     /// signed in with it (deleted from the phone, a forgotten Windows Hello PIN), at most
     /// two, phones first.
@@ -324,9 +335,20 @@ impl Renderer<'_> {
                 "note": self.t("waiting-note")?,
                 "labels": self.labels(&[("help", "action-help")])?,
             }),
+            Screen::ConfirmingTest { attempt } => json!({
+                "title": self.t("confirming-title")?,
+                "body": if *attempt == 0 {
+                    self.t("confirming-body")?
+                } else {
+                    self.tx.args("confirming-body-again", &[("attempt", (*attempt).into())])?
+                },
+                "note": self.t("waiting-note")?,
+                "labels": self.labels(&[("help", "action-help")])?,
+            }),
             Screen::Test => json!({
                 "title": self.t("test-title")?,
                 "body": self.t("test-body")?,
+                "testOn": self.test_where()?,
                 "crossDevice": self.t("test-cross-device")?,
                 "note": self.t("test-note")?,
                 "testUrl": self.view.test_url.unwrap_or_default(),
@@ -757,6 +779,7 @@ mod tests {
             verdict: PlanVerdict::NeedsExclusion,
             credentials: 1,
             login_hint: None,
+            last_phishing_resistant: None,
             devices: vec![
                 device(
                     "iphone",
@@ -821,6 +844,8 @@ mod tests {
             },
             Screen::WaitingForGraph { attempt: 0 },
             Screen::WaitingForGraph { attempt: 3 },
+            Screen::ConfirmingTest { attempt: 0 },
+            Screen::ConfirmingTest { attempt: 2 },
             Screen::Test,
             Screen::TestFailed {
                 reason: "strengthNotMet".into(),

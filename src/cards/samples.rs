@@ -72,6 +72,7 @@ fn plan(registered: bool) -> DevicePlan {
         verdict: PlanVerdict::NeedsExclusion,
         credentials: u32::from(registered),
         login_hint: None,
+        last_phishing_resistant: None,
         devices: vec![
             device("device:phone", "iPhone 15", "ios", phone),
             device("device:laptop", "LT-4711", "windows", laptop),

@@ -19,6 +19,10 @@ pub struct DevicePlan {
     /// The person's sign-in name (UPN), the test sign-in's login hint, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_hint: Option<String>,
+    /// The latest phishing-resistant sign-in the logs show, from anywhere (a passed test
+    /// sign-in is confirmed once this is no older than the test).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_phishing_resistant: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,16 +90,17 @@ impl DevicePlan {
             .collect()
     }
 
-    /// Every device is ready or only waits for a passkey sign-in from it: a passed test
-    /// sign-in is what is missing.
-    pub fn only_tests_missing(&self) -> bool {
-        !self.devices.is_empty()
-            && self.devices.iter().all(|d| {
-                matches!(
-                    d.status,
-                    DeviceStatus::Ready | DeviceStatus::NeedsTest { .. }
-                )
-            })
+    /// Devices that have a passkey but have not signed in with one yet, computers first: a
+    /// test on a computer with the phone's passkey (QR code and Bluetooth) proves the
+    /// computer and the phone at once.
+    pub fn to_test(&self) -> Vec<&PlannedDevice> {
+        let mut devices: Vec<&PlannedDevice> = self
+            .devices
+            .iter()
+            .filter(|d| matches!(d.status, DeviceStatus::NeedsTest { .. }))
+            .collect();
+        devices.sort_by_key(|d| matches!(d.os.as_str(), "ios" | "android"));
+        devices
     }
 }
 
@@ -231,6 +236,7 @@ impl DevicePlan {
             devices,
             credentials: a.credentials.iter().filter(|c| c.blocked.is_none()).count() as u32,
             login_hint: None,
+            last_phishing_resistant: a.last_phishing_resistant,
         }
     }
 }

@@ -85,6 +85,7 @@ impl Stepper<'_> {
             },
             State::AwaitingGraph { attempt, .. } => Screen::WaitingForGraph { attempt: *attempt },
             State::Testing { .. } => Screen::Test,
+            State::ConfirmingTest { attempt, .. } => Screen::ConfirmingTest { attempt: *attempt },
             State::ReadyToEnforce => Screen::ConfirmEnforce,
             State::Enforced { at } => Screen::Protected { at: *at },
             State::Snoozed { until } => Screen::Snoozed { until: *until },
@@ -421,16 +422,13 @@ impl Stepper<'_> {
             }
             return;
         }
+        // Enforcement comes only from a plan in which every device the person uses has signed
+        // in with a passkey; a passed test counts once the sign-in log shows it.
         let safe = plan.verdict == PlanVerdict::SafeToEnforce;
-        let tested_recently = self
-            .next
-            .tested_at
-            .is_some_and(|t| self.now().duration_since(t) <= self.ctx.settings.test_valid_for);
-        let ready_after_test = safe || (tested_recently && plan.only_tests_missing());
         match self.next.state.clone() {
             State::Assessing { .. } => {
                 self.next.plan = Some(plan);
-                if ready_after_test {
+                if safe {
                     self.go(State::ReadyToEnforce);
                     self.show(Screen::ConfirmEnforce);
                 } else {
@@ -454,12 +452,46 @@ impl Stepper<'_> {
                     self.wait_for_graph(device, since, attempt);
                 }
             }
+            State::ConfirmingTest {
+                test_started,
+                attempt,
+            } => {
+                let logged = plan
+                    .last_phishing_resistant
+                    .is_some_and(|t| t >= test_started - self.ctx.settings.clock_skew);
+                // Only tests are missing: the log may not show this one yet.
+                let worth_waiting = plan.devices.iter().all(|d| {
+                    matches!(
+                        d.status,
+                        super::DeviceStatus::Ready | super::DeviceStatus::NeedsTest { .. }
+                    )
+                });
+                self.next.plan = Some(plan);
+                if safe {
+                    self.record("test_confirmed", json!({}));
+                    self.go(State::ReadyToEnforce);
+                    self.show(Screen::ConfirmEnforce);
+                } else if logged || !worth_waiting {
+                    // The test proved what it could; the devices card says what is left.
+                    let left: Vec<String> = self
+                        .next
+                        .plan
+                        .as_ref()
+                        .map(|p| p.to_test().into_iter().map(|d| d.key.clone()).collect())
+                        .unwrap_or_default();
+                    self.record("test_confirmed", json!({ "stillToTest": left }));
+                    self.go(State::Planned);
+                    self.show(Screen::Devices);
+                } else {
+                    self.wait_for_test(test_started, attempt);
+                }
+            }
             State::Enforcing {
                 since,
                 add_requested: false,
             } => {
                 self.next.plan = Some(plan);
-                if ready_after_test {
+                if safe {
                     self.go(State::Enforcing {
                         since,
                         add_requested: true,
@@ -504,6 +536,30 @@ impl Stepper<'_> {
         }
     }
 
+    /// The sign-in log does not show the passed test yet: look again later, or show the
+    /// devices as the log has them.
+    fn wait_for_test(&mut self, test_started: jiff::Timestamp, attempt: u32) {
+        match self.ctx.settings.graph_rechecks.get(attempt as usize) {
+            Some(wait) => {
+                let attempt = attempt + 1;
+                self.go(State::ConfirmingTest {
+                    test_started,
+                    attempt,
+                });
+                self.effects.push(Effect::Schedule {
+                    at: self.now() + *wait,
+                    timer: Timer::RecheckTest { attempt },
+                });
+                self.show(Screen::ConfirmingTest { attempt });
+            }
+            None => {
+                self.record("test_not_in_log", json!({}));
+                self.go(State::Planned);
+                self.show(Screen::Devices);
+            }
+        }
+    }
+
     fn known_credentials(&self) -> u32 {
         match &self.next.state {
             State::AwaitingGraph {
@@ -530,6 +586,10 @@ impl Stepper<'_> {
                 attempt,
                 ..
             } => self.wait_for_graph(device, since, attempt),
+            State::ConfirmingTest {
+                test_started,
+                attempt,
+            } => self.wait_for_test(test_started, attempt),
             _ => {}
         }
     }
@@ -539,20 +599,21 @@ impl Stepper<'_> {
             TestResult::Passed => {
                 self.next.tested_at = Some(self.now());
                 self.record("test_passed", json!({}));
-                if !matches!(self.next.state, State::Testing { .. } | State::Planned) {
-                    // Remembered for later; the journey is elsewhere now.
-                    return;
-                }
-                let ready = self.next.plan.as_ref().is_some_and(|p| {
-                    p.verdict == PlanVerdict::SafeToEnforce || p.only_tests_missing()
+                // The sign-in happened after the test card went up, and while its link lived.
+                let test_started = match self.next.state {
+                    State::Testing { since } => since,
+                    State::Planned => self.now() - self.ctx.settings.test_link_ttl,
+                    // Remembered for later (the log keeps the sign-in); the journey is
+                    // elsewhere now.
+                    _ => return,
+                };
+                // What the test proves comes from the sign-in log, per device: a fresh look.
+                self.go(State::ConfirmingTest {
+                    test_started,
+                    attempt: 0,
                 });
-                if ready {
-                    self.go(State::ReadyToEnforce);
-                    self.show(Screen::ConfirmEnforce);
-                } else {
-                    self.go(State::Planned);
-                    self.show(Screen::Devices);
-                }
+                self.effects.push(Effect::Assess { look: Look::Fresh });
+                self.show(Screen::ConfirmingTest { attempt: 0 });
             }
             TestResult::Failed { reason } => {
                 self.record("test_failed", json!({ "reason": reason }));
@@ -573,6 +634,11 @@ impl Stepper<'_> {
                 self.effects.push(Effect::Assess {
                     look: Look::FreshMethods,
                 });
+            }
+            (Timer::RecheckTest { attempt }, State::ConfirmingTest { attempt: now, .. })
+                if attempt == now =>
+            {
+                self.effects.push(Effect::Assess { look: Look::Fresh });
             }
             (Timer::SnoozeOver, State::Snoozed { until }) if self.now() >= until => {
                 self.record("snooze_over", json!({}));

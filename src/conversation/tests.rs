@@ -41,7 +41,22 @@ fn plan(verdict: PlanVerdict, credentials: u32, devices: Vec<PlannedDevice>) -> 
         devices,
         credentials,
         login_hint: None,
+        last_phishing_resistant: None,
     }
+}
+
+/// The plan once the sign-in log shows the test: every device proven.
+fn proven_plan(at: Timestamp) -> DevicePlan {
+    let mut p = plan(
+        PlanVerdict::SafeToEnforce,
+        1,
+        vec![
+            device("iphone", DeviceStatus::Ready),
+            device("pc", DeviceStatus::Ready),
+        ],
+    );
+    p.last_phishing_resistant = Some(at);
+    p
 }
 
 /// iPhone without a passkey, Windows 11 PC that can use the phone's passkey.
@@ -205,10 +220,15 @@ fn from_welcome_to_protected_takes_five_clicks_when_nothing_is_wrong() {
     assert_eq!(shows(&fx), [&Screen::Test]);
     assert!(matches!(j.conv.state, State::Testing { .. }));
 
-    clicks += 1; // the test card's sign-in link
+    clicks += 1; // the test card's sign-in link, on the PC with the phone's passkey
     j.advance(SignedDuration::from_secs(40));
     let fx = j.send(Event::TestSignIn {
         result: TestResult::Passed,
+    });
+    assert!(has(&fx, &Effect::Assess { look: Look::Fresh }));
+    assert_eq!(shows(&fx), [&Screen::ConfirmingTest { attempt: 0 }]);
+    let fx = j.send(Event::Assessed {
+        plan: proven_plan(j.now - SignedDuration::from_secs(10)),
     });
     assert_eq!(shows(&fx), [&Screen::ConfirmEnforce]);
 
@@ -218,7 +238,7 @@ fn from_welcome_to_protected_takes_five_clicks_when_nothing_is_wrong() {
     assert!(!has(&fx, &Effect::AddToEnforcementGroup));
 
     let fx = j.send(Event::Assessed {
-        plan: registered_plan(),
+        plan: proven_plan(j.now - SignedDuration::from_secs(10)),
     });
     assert_eq!(fx, [Effect::AddToEnforcementGroup]);
 
@@ -411,7 +431,7 @@ fn an_untested_person_is_not_enforced_even_if_graph_shows_passkeys() {
         plan: registered_plan(),
     });
     assert!(!has(&fx, &Effect::AddToEnforcementGroup));
-    // A test older than the settings allow does not count either.
+    // Nor does a test that just passed stand in for devices the log does not show it proving.
     let mut j = Journey::at(
         State::Enforcing {
             since: t0(),
@@ -419,11 +439,161 @@ fn an_untested_person_is_not_enforced_even_if_graph_shows_passkeys() {
         },
         Some(registered_plan()),
     );
-    j.conv.tested_at = Some(t0() - SignedDuration::from_hours(48));
+    j.conv.tested_at = Some(t0());
+    let mut fresh = registered_plan();
+    fresh.last_phishing_resistant = Some(t0());
+    let fx = j.send(Event::Assessed { plan: fresh });
+    assert!(!has(&fx, &Effect::AddToEnforcementGroup));
+    assert_eq!(shows(&fx), [&Screen::Devices]);
+}
+
+/// The test card is up, the plan says both devices need a passkey sign-in.
+fn testing() -> Journey {
+    Journey::at(State::Testing { since: t0() }, Some(registered_plan()))
+}
+
+fn pass(j: &mut Journey) -> Vec<Effect> {
+    j.advance(SignedDuration::from_secs(90));
+    j.send(Event::TestSignIn {
+        result: TestResult::Passed,
+    })
+}
+
+#[test]
+fn a_test_on_the_phone_does_not_clear_the_pc_it_never_proved() {
+    let mut j = testing();
+    pass(&mut j);
+    // The log shows the test, from the iPhone: the PC still has no passkey sign-in.
+    let mut after = plan(
+        PlanVerdict::NotYet,
+        1,
+        vec![
+            device("iphone", DeviceStatus::Ready),
+            device("pc", needs_test()),
+        ],
+    );
+    after.last_phishing_resistant = Some(t0() + SignedDuration::from_secs(80));
+    let fx = j.send(Event::Assessed { plan: after });
+    assert_eq!(j.conv.state, State::Planned);
+    assert_eq!(shows(&fx), [&Screen::Devices]);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Schedule { .. })));
+    assert_eq!(
+        j.conv.plan.as_ref().unwrap().to_test()[0].key,
+        "pc",
+        "the devices card says the PC still needs a test"
+    );
+    // Asking to enforce from here does nothing: there is no confirmation card to click.
+    let fx = j.click("enforce", json!({}));
+    assert!(!has(&fx, &Effect::AddToEnforcementGroup));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Assess { .. })));
+}
+
+#[test]
+fn a_passed_test_waits_for_the_sign_in_log_then_counts() {
+    let mut j = testing();
+    let fx = pass(&mut j);
+    assert_eq!(
+        j.conv.state,
+        State::ConfirmingTest {
+            test_started: t0(),
+            attempt: 0
+        }
+    );
+    assert!(has(&fx, &Effect::Assess { look: Look::Fresh }));
+    assert_eq!(recorded(&fx), ["test_passed"]);
+    // The log does not show the test yet: look again, with the Graph rechecks' backoff.
     let fx = j.send(Event::Assessed {
         plan: registered_plan(),
     });
-    assert!(!has(&fx, &Effect::AddToEnforcementGroup));
+    assert_eq!(shows(&fx), [&Screen::ConfirmingTest { attempt: 1 }]);
+    assert!(has(
+        &fx,
+        &Effect::Schedule {
+            at: j.now + j.settings.graph_rechecks[0],
+            timer: Timer::RecheckTest { attempt: 1 }
+        }
+    ));
+    // A stale timer does nothing; the due one looks again, everything fresh.
+    assert!(
+        j.send(Event::Timer {
+            timer: Timer::RecheckTest { attempt: 0 }
+        })
+        .is_empty()
+    );
+    let fx = j.send(Event::Timer {
+        timer: Timer::RecheckTest { attempt: 1 },
+    });
+    assert_eq!(fx, [Effect::Assess { look: Look::Fresh }]);
+    // A failed look waits too.
+    let fx = j.send(Event::AssessmentFailed);
+    assert_eq!(shows(&fx), [&Screen::ConfirmingTest { attempt: 2 }]);
+    let fx = j.send(Event::Assessed {
+        plan: proven_plan(t0() + SignedDuration::from_secs(60)),
+    });
+    assert_eq!(shows(&fx), [&Screen::ConfirmEnforce]);
+    assert_eq!(j.conv.state, State::ReadyToEnforce);
+}
+
+#[test]
+fn a_test_the_log_never_shows_ends_on_the_devices_card() {
+    let mut j = testing();
+    j.settings.graph_rechecks = vec![SignedDuration::from_secs(15)];
+    pass(&mut j);
+    j.send(Event::Assessed {
+        plan: registered_plan(),
+    });
+    let fx = j.send(Event::Assessed {
+        plan: registered_plan(),
+    });
+    assert_eq!(shows(&fx), [&Screen::Devices]);
+    assert_eq!(recorded(&fx), ["test_not_in_log"]);
+    assert_eq!(j.conv.state, State::Planned);
+}
+
+#[test]
+fn a_sign_in_older_than_the_test_does_not_confirm_it() {
+    let mut j = testing();
+    pass(&mut j);
+    let mut old = registered_plan();
+    // A passkey sign-in from yesterday; the skew allowance is minutes, not days.
+    old.last_phishing_resistant = Some(t0() - SignedDuration::from_hours(24));
+    let fx = j.send(Event::Assessed { plan: old });
+    assert_eq!(shows(&fx), [&Screen::ConfirmingTest { attempt: 1 }]);
+    // One a little before the card by our clock counts: the log's clock may be behind.
+    let mut skewed = registered_plan();
+    skewed.last_phishing_resistant = Some(t0() - SignedDuration::from_mins(2));
+    let fx = j.send(Event::Assessed { plan: skewed });
+    assert_eq!(shows(&fx), [&Screen::Devices]);
+}
+
+#[test]
+fn a_device_that_needs_a_passkey_is_not_waited_for_after_a_test() {
+    let mut j = testing();
+    pass(&mut j);
+    let mut after = registered_plan();
+    after.devices.push(device("tablet", needs_passkey()));
+    let fx = j.send(Event::Assessed { plan: after });
+    assert_eq!(shows(&fx), [&Screen::Devices]);
+    assert_eq!(j.conv.state, State::Planned);
+}
+
+#[test]
+fn a_test_passed_while_the_devices_card_is_up_is_confirmed_too() {
+    let mut j = Journey::at(State::Planned, Some(registered_plan()));
+    let fx = pass(&mut j);
+    assert!(has(&fx, &Effect::Assess { look: Look::Fresh }));
+    assert_eq!(
+        j.conv.state,
+        State::ConfirmingTest {
+            test_started: j.now - j.settings.test_link_ttl,
+            attempt: 0
+        }
+    );
+    // Elsewhere in the journey it is only remembered.
+    let mut j = Journey::at(State::Snoozed { until: t0() }, Some(registered_plan()));
+    let fx = pass(&mut j);
+    assert_eq!(recorded(&fx), ["test_passed"]);
+    assert!(matches!(j.conv.state, State::Snoozed { .. }));
 }
 
 #[test]
@@ -795,6 +965,9 @@ fn any_event() -> impl Strategy<Value = Event> {
         1 => (0u32..4).prop_map(|attempt| Event::Timer {
             timer: Timer::RecheckGraph { attempt }
         }),
+        1 => (0u32..4).prop_map(|attempt| Event::Timer {
+            timer: Timer::RecheckTest { attempt }
+        }),
         1 => Just(Event::Timer {
             timer: Timer::SnoozeOver
         }),
@@ -834,10 +1007,9 @@ proptest! {
                 let was_enforcing = matches!(before.state, State::Enforcing { .. });
                 prop_assert!(was_enforcing, "group add asked from {}", before.state.name());
                 let plan = is_assessed.expect("only an assessment asks for the add");
-                prop_assert!(
-                    plan.verdict == PlanVerdict::SafeToEnforce
-                        || (before.tested_at.is_some() && plan.only_tests_missing())
-                );
+                // Only a fresh plan in which every device is proven: never a passed test
+                // standing in for devices it did not prove.
+                prop_assert_eq!(plan.verdict, PlanVerdict::SafeToEnforce);
                 add_asked = true;
             }
             if matches!(j.conv.state, State::Enforced { .. })

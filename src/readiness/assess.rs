@@ -89,14 +89,28 @@ pub fn assess(
     // A synced passkey's sign-in proves nothing once no profile of the person allows synced
     // passkeys (their method list may not show the passkey to block it by model).
     let synced_allowed = eff.allows_type(PasskeyType::Synced);
+    // Device-bound passkey uses by model, wherever they came from: a passkey used through the
+    // QR/Bluetooth flow from a computer is proven on the phone that holds it too.
+    let mut passkey_uses: Vec<(DeviceKey, String, StrongUse)> = Vec::new();
+    let mut last_phishing_resistant: Option<Timestamp> = None;
     for (key, strong, detail) in evidence {
-        if detail.is_some_and(|d| blocked_models.contains(&d.to_ascii_lowercase())) {
+        if detail
+            .as_ref()
+            .is_some_and(|d| blocked_models.contains(&d.to_ascii_lowercase()))
+        {
             continue;
         }
         if strong.kind == StepKind::PasskeySynced && !synced_allowed {
             continue;
         }
+        last_phishing_resistant = last_phishing_resistant.max(Some(strong.at));
         if let Some(acc) = devices.get_mut(&key) {
+            if strong.kind == StepKind::PasskeyDeviceBound
+                && let Some(model) = detail.map(|d| d.trim().to_ascii_lowercase())
+                && !model.is_empty()
+            {
+                passkey_uses.push((key.clone(), model, strong.clone()));
+            }
             acc.strong.push(strong);
         }
     }
@@ -144,23 +158,33 @@ pub fn assess(
         .collect();
     let phone = capable_phone(snapshot, &facts, &ctx);
 
-    let mut assessed = Vec::with_capacity(facts.len());
-    for (key, acc, os) in facts {
-        let registered_name = match &key {
-            DeviceKey::Registered { device_id } => snapshot
-                .devices
-                .iter()
-                .find(|d| d.device_id.trim().eq_ignore_ascii_case(device_id))
-                .map(|d| d.display_name.clone()),
-            DeviceKey::Unregistered { .. } => None,
-        };
-        let display_name = acc.display_name(registered_name);
-        let dev = Dev {
-            key: &key,
-            name: display_name.as_deref().map(str::to_ascii_lowercase),
-            os: &os,
-        };
-        assessed.push(ctx.device(&dev, &acc, phone, &names_in_use, display_name.clone()));
+    let named: Vec<(DeviceKey, DeviceAcc, OsFacts, Option<String>)> = facts
+        .into_iter()
+        .map(|(key, acc, os)| {
+            let registered_name = match &key {
+                DeviceKey::Registered { device_id } => snapshot
+                    .devices
+                    .iter()
+                    .find(|d| d.device_id.trim().eq_ignore_ascii_case(device_id))
+                    .map(|d| d.display_name.clone()),
+                DeviceKey::Unregistered { .. } => None,
+            };
+            let display_name = acc.display_name(registered_name);
+            (key, acc, os, display_name)
+        })
+        .collect();
+    let devs: Vec<Dev<'_>> = named
+        .iter()
+        .map(|(key, _, os, name)| Dev {
+            key,
+            name: name.as_deref().map(str::to_ascii_lowercase),
+            os,
+        })
+        .collect();
+    let held_uses = ctx.held_uses(&devs, &passkey_uses, &names_in_use);
+    let mut assessed = Vec::with_capacity(named.len());
+    for ((dev, (_, acc, _, display_name)), uses) in devs.iter().zip(&named).zip(&held_uses) {
+        assessed.push(ctx.device(dev, acc, uses, phone, &names_in_use, display_name.clone()));
     }
 
     let registration = registration(snapshot, &held, rules);
@@ -180,6 +204,7 @@ pub fn assess(
         registration,
         passkey_policy_block: eff.profiles.as_ref().err().copied(),
         ignored_sign_ins,
+        last_phishing_resistant,
     }
 }
 
@@ -407,10 +432,56 @@ enum ChannelNeed {
 }
 
 impl Ctx<'_> {
+    /// For each device, the uses of the device-bound passkeys it alone holds made from other
+    /// devices (the QR/Bluetooth flow): such a sign-in proves the passkey is on it and works.
+    /// A model held by more than one passkey tells nothing about which one was used.
+    fn held_uses(
+        &self,
+        devs: &[Dev<'_>],
+        uses: &[(DeviceKey, String, StrongUse)],
+        names_in_use: &[String],
+    ) -> Vec<Vec<StrongUse>> {
+        let model_of = |h: &Held| match h.credential.kind {
+            CredentialKind::Passkey { provider, .. }
+                if provider != ProviderKind::SecurityKey && h.credential.blocked.is_none() =>
+            {
+                h.credential.model.as_deref().map(|m| m.trim().to_ascii_lowercase())
+            }
+            _ => None,
+        };
+        let mut out = vec![Vec::new(); devs.len()];
+        for h in self.held {
+            let Some(model) = model_of(h) else { continue };
+            if self
+                .held
+                .iter()
+                .filter(|o| model_of(o).as_deref() == Some(model.as_str()))
+                .count()
+                != 1
+            {
+                continue;
+            }
+            let holders: Vec<usize> = devs
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| self.bound_here(h, d, names_in_use))
+                .map(|(i, _)| i)
+                .collect();
+            let [holder] = holders[..] else { continue };
+            out[holder].extend(
+                uses.iter()
+                    .filter(|(from, m, _)| *m == model && from != devs[holder].key)
+                    .map(|(_, _, u)| u.clone()),
+            );
+        }
+        out
+    }
+
     fn device(
         &self,
         d: &Dev<'_>,
         acc: &DeviceAcc,
+        held_uses: &[StrongUse],
         phone: Option<ProviderKind>,
         names_in_use: &[String],
         display_name: Option<String>,
@@ -470,6 +541,7 @@ impl Ctx<'_> {
         let last_strong = acc
             .strong
             .iter()
+            .chain(held_uses)
             .max_by(|a, b| (a.at, a.kind, a.channel).cmp(&(b.at, b.kind, b.channel)))
             .cloned();
 

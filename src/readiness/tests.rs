@@ -304,6 +304,54 @@ fn windows(p: &mut PersonSnapshot, id: &str, build: &str, trust: Option<TrustTyp
         .push(registered(id, &format!("LT-{id}"), "Windows", build, trust));
 }
 
+/// An iPhone on iOS 18 with a new Authenticator passkey, never signed in with from the phone,
+/// and a Windows 11 PC that signed in with it through the QR/Bluetooth flow yesterday.
+fn iphone_passkey_used_only_from_the_pc() -> (PersonSnapshot, PasskeyPolicy) {
+    let mut p = person();
+    p.devices.push(registered(
+        "phone-1",
+        "iPhone 15",
+        "iOS",
+        "18.3",
+        Some(TrustType::Workplace),
+    ));
+    add(
+        &mut p,
+        passkey(
+            IPHONE_AAGUID,
+            "iPhone 15",
+            "Microsoft Authenticator - iOS",
+            2,
+            None,
+        ),
+    );
+    p.sign_ins.push(sign_in(
+        "phone-1",
+        "Ios",
+        IOS_UA,
+        Via::App,
+        None,
+        3,
+    ));
+    windows(&mut p, "pc-11", "10.0.22631.4890", Some(TrustType::AzureAd));
+    p.sign_ins
+        .push(sign_in("pc-11", "Windows 10", WIN_UA, Via::App, None, 3));
+    let mut cross = sign_in(
+        "pc-11",
+        "Windows 10",
+        WIN_UA,
+        Via::Browser("Edge 130.0.0"),
+        Some("Passkey (device-bound)"),
+        1,
+    );
+    cross.steps = steps(
+        Some("Passkey (device-bound)"),
+        Some("Microsoft Authenticator - iOS"),
+    );
+    p.sign_ins.push(cross);
+    (p, device_bound_only())
+}
+
 const CASES: &[Case] = &[
     Case {
         name: "synced_passkey_sign_in_proves_nothing_once_the_policy_allows_only_device_bound",
@@ -1242,6 +1290,29 @@ const CASES: &[Case] = &[
         check: |_| {},
     },
     Case {
+        name: "a_phone_passkey_used_from_the_pc_proves_the_pc_and_the_phone_that_holds_it",
+        build: || {
+            let (p, policy) = iphone_passkey_used_only_from_the_pc();
+            (p, policy)
+        },
+        devices: &[("phone-1", "Ready"), ("pc-11", "Ready")],
+        person: "SafeToEnforce",
+        check: |a| {
+            let phone = device(a, "phone-1");
+            assert!(
+                phone.channels.iter().all(|c| !c.proven),
+                "nothing was signed in from the phone itself: {phone:#?}"
+            );
+            assert!(matches!(
+                phone.verdict,
+                DeviceVerdict::Ready {
+                    kind: StepKind::PasskeyDeviceBound,
+                    ..
+                }
+            ));
+        },
+    },
+    Case {
         name: "registration_and_interrupt_apps_do_not_make_a_device",
         build: || {
             let mut p = person();
@@ -1644,4 +1715,47 @@ fn the_journeys_device_plan_carries_the_verdicts_as_stable_keys() {
             why: "guest".into()
         }
     );
+}
+
+#[test]
+fn a_passkey_used_from_the_pc_proves_no_phone_when_two_phones_hold_that_model() {
+    let (mut p, policy) = iphone_passkey_used_only_from_the_pc();
+    p.devices.push(registered(
+        "phone-2",
+        "iPhone 13",
+        "iOS",
+        "17.6",
+        Some(TrustType::Workplace),
+    ));
+    add(
+        &mut p,
+        passkey(
+            IPHONE_AAGUID,
+            "iPhone 13",
+            "Microsoft Authenticator - iOS",
+            2,
+            None,
+        ),
+    );
+    p.sign_ins.push(sign_in(
+        "phone-2",
+        "Ios",
+        IOS_UA,
+        Via::App,
+        None,
+        3,
+    ));
+    let a = run(&p, &policy);
+    assert_eq!(device(&a, "pc-11").verdict.name(), "Ready");
+    for phone in ["phone-1", "phone-2"] {
+        assert!(
+            matches!(
+                device(&a, phone).verdict,
+                DeviceVerdict::RegisteredButUnused { .. }
+            ),
+            "either phone may hold the passkey used: {:#?}",
+            device(&a, phone)
+        );
+    }
+    assert_eq!(person_name(&a.person), "NotYet");
 }

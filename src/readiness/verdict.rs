@@ -29,6 +29,10 @@ pub struct Assessment {
     pub passkey_policy_block: Option<PolicyBlock>,
     /// Successful sign-ins of ignored apps (registration, interrupt, the bot's test).
     pub ignored_sign_ins: u32,
+    /// The latest phishing-resistant sign-in that counts, from any device or app (the bot's
+    /// test included): shows whether the log has caught up with a test sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_phishing_resistant: Option<Timestamp>,
 }
 
 /// The verdict for a person.

@@ -702,9 +702,15 @@ async fn authorize(
 async fn sign_in_step(
     State(identity): State<Arc<Identity>>,
     Path(tenant): Path<String>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    identity.sign_in_step(&tenant, &form).into_response()
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    identity
+        .sign_in_step(&tenant, &form, user_agent)
+        .into_response()
 }
 
 #[cfg(test)]

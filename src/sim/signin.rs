@@ -11,7 +11,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::graph::{Graph, SignInRecord};
-use super::population::{Method, MethodKind, PasskeyState, Person, Population, SignInAuth};
+use super::population::{
+    Method, MethodKind, PasskeyState, Person, Platform, Population, SignInAuth,
+};
 
 /// A person as the sign-in page needs them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -136,6 +138,27 @@ pub trait SignInDirectory: Send + Sync {
     fn record_attempt(&self, attempt: SignInAttempt);
     /// Every attempt so far, oldest first.
     fn attempts(&self) -> Vec<SignInAttempt>;
+    /// The person's device (display name) a browser with this user agent runs on, when the
+    /// user agent's platform names exactly one of their devices.
+    fn device_for_user_agent(&self, person_id: &str, user_agent: &str) -> Option<String>;
+}
+
+/// The platform a browser's user agent names.
+fn platform_of(user_agent: &str) -> Option<Platform> {
+    let ua = user_agent.to_ascii_lowercase();
+    if ua.contains("iphone") || ua.contains("ipad") {
+        Some(Platform::Ios)
+    } else if ua.contains("android") {
+        Some(Platform::Android)
+    } else if ua.contains("windows") {
+        Some(Platform::Windows)
+    } else if ua.contains("macintosh") || ua.contains("mac os x") {
+        Some(Platform::MacOs)
+    } else if ua.contains("linux") || ua.contains("x11") {
+        Some(Platform::Linux)
+    } else {
+        None
+    }
 }
 
 /// [`SignInDirectory`] over a generated population; attempts are kept in memory. Attached
@@ -321,6 +344,19 @@ impl SignInDirectory for PopulationDirectory {
 
     fn attempts(&self) -> Vec<SignInAttempt> {
         self.lock().clone()
+    }
+
+    fn device_for_user_agent(&self, person_id: &str, user_agent: &str) -> Option<String> {
+        let platform = platform_of(user_agent)?;
+        let person = self.person(person_id)?;
+        let mut on = self
+            .population
+            .devices_of(person)
+            .filter(|d| d.platform == platform);
+        match (on.next(), on.next()) {
+            (Some(d), None) => Some(d.display_name.clone()),
+            _ => None,
+        }
     }
 }
 

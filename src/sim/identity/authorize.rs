@@ -507,11 +507,14 @@ impl Identity {
     }
 
     /// `POST /{tenant}/login`: the person entered their account (`login`) or chose a way to
-    /// sign in (`option`).
+    /// sign in (`option`). The browser's `user_agent` tells which of the person's devices the
+    /// sign-in comes from: a phone's passkey used from a computer (the QR/Bluetooth flow) is
+    /// logged on the computer, as Entra logs it.
     pub fn sign_in_step(
         &self,
         authority: &str,
         form: &HashMap<String, String>,
+        user_agent: Option<&str>,
     ) -> AuthorizeResponse {
         let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
         let pending = field("ctx").and_then(|ctx| {
@@ -555,7 +558,12 @@ impl Identity {
             user_principal_name: person.user_principal_name.clone(),
             method: option.method,
             option: option.id.clone(),
-            device: option.device.clone(),
+            device: match option.method {
+                SignInMethod::Passkey | SignInMethod::SecurityKey => user_agent
+                    .and_then(|ua| directory.device_for_user_agent(&person.id, ua))
+                    .or_else(|| option.device.clone()),
+                _ => option.device.clone(),
+            },
             succeeded: false,
             error_code: 0,
             failure_reason: None,

@@ -14,6 +14,9 @@ use super::snapshot::{
 };
 use super::verdict::*;
 
+/// How far ahead of the assessment's clock a sign-in log's timestamps may be.
+const LOG_CLOCK_AHEAD: SignedDuration = SignedDuration::from_mins(5);
+
 /// Assesses one person at `now`. Pure: the same inputs give the same assessment, whatever the
 /// order of the sign-ins.
 pub fn assess(
@@ -35,7 +38,9 @@ pub fn assess(
     let mut evidence: Vec<(DeviceKey, StrongUse, Option<String>)> = Vec::new();
     let mut ignored_sign_ins = 0;
     for s in &snapshot.sign_ins {
-        if s.at < window_start || s.at > now || s.error_code != 0 {
+        // A sign-in a little after `now` is Entra's clock ahead of ours (a test sign-in made
+        // seconds ago), not a sign-in to ignore.
+        if s.at < window_start || s.at > now + LOG_CLOCK_AHEAD || s.error_code != 0 {
             continue;
         }
         let facts = SignInFacts::of(s);
@@ -181,7 +186,30 @@ pub fn assess(
             os,
         })
         .collect();
-    let held_uses = ctx.held_uses(&devs, &passkey_uses, &names_in_use);
+    let mut held_uses = ctx.held_uses(&devs, &passkey_uses, &names_in_use);
+    // An unregistered computer or phone is known only by its user agent, one key per browser
+    // or app. A passkey sign-in from one of them proves the machine (its Bluetooth, its
+    // passkeys) for the others, as one sign-in proves a registered device for all its apps;
+    // whether each app can use a passkey at all stays the coverage rules' question.
+    for (i, uses) in held_uses.iter_mut().enumerate() {
+        let DeviceKey::Unregistered { os, platform, .. } = &named[i].0 else {
+            continue;
+        };
+        if platform.is_empty() {
+            continue;
+        }
+        for (j, (other, acc, _, _)) in named.iter().enumerate() {
+            if let DeviceKey::Unregistered {
+                os: o, platform: p, ..
+            } = other
+                && j != i
+                && o == os
+                && p == platform
+            {
+                uses.extend(acc.strong.iter().cloned());
+            }
+        }
+    }
     let mut assessed = Vec::with_capacity(named.len());
     for ((dev, (_, acc, _, display_name)), uses) in devs.iter().zip(&named).zip(&held_uses) {
         assessed.push(ctx.device(dev, acc, uses, phone, &names_in_use, display_name.clone()));

@@ -452,6 +452,17 @@ fn counts(s: &SignIn, rules: &Rules) -> bool {
         && rules.ignored_app(&s.app_id).is_none()
 }
 
+/// The machine an unregistered key belongs to: its OS and user-agent platform, when it has
+/// one (a passkey sign-in from one browser or app of it proves the machine).
+fn machine(key: &DeviceKey) -> Option<(OsFamily, String)> {
+    match key {
+        DeviceKey::Unregistered { os, platform, .. } if !platform.is_empty() => {
+            Some((*os, platform.clone()))
+        }
+        _ => None,
+    }
+}
+
 fn strong(s: &SignIn, rules: &Rules) -> bool {
     s.steps
         .iter()
@@ -474,6 +485,7 @@ proptest! {
         let rules = Rules::default();
         let mut used: BTreeMap<DeviceKey, BTreeSet<Channel>> = BTreeMap::new();
         let mut proven: BTreeSet<DeviceKey> = BTreeSet::new();
+        let mut proven_machines: BTreeSet<(OsFamily, String)> = BTreeSet::new();
         let window_start = now() - SignedDuration::from_hours(24 * i64::from(rules.window_days));
         for s in &snapshot.sign_ins {
             let f = SignInFacts::of(s);
@@ -481,6 +493,7 @@ proptest! {
             // the passkey on a device that is used.
             if s.error_code == 0 && s.at >= window_start && s.at <= now() && strong(s, &rules) {
                 proven.insert(f.key.clone());
+                proven_machines.extend(machine(&f.key));
             }
             if counts(s, &rules) {
                 used.entry(f.key).or_default().insert(f.channel);
@@ -488,7 +501,10 @@ proptest! {
         }
         prop_assert!(!used.is_empty());
         for (key, channels) in &used {
-            prop_assert!(proven.contains(key), "{key} used without a passkey sign-in");
+            prop_assert!(
+                proven.contains(key) || machine(key).is_some_and(|m| proven_machines.contains(&m)),
+                "{key} used without a passkey sign-in"
+            );
             let d = a.devices.iter().find(|d| &d.key == key).expect("every used device is assessed");
             prop_assert!(matches!(d.verdict, DeviceVerdict::Ready { .. }), "{:?}", d.verdict);
             for i in &d.covered_by {
@@ -504,7 +520,8 @@ proptest! {
     }
 
     /// Adding a successful passkey sign-in from a used device never lowers that device's
-    /// verdict in the order of [`DeviceVerdict::rank`], and changes no other device.
+    /// verdict in the order of [`DeviceVerdict::rank`], nor that of the other browsers and
+    /// apps of the same unregistered machine, and changes no other device.
     #[test]
     fn a_passkey_sign_in_never_makes_a_device_worse(g in arb_person(), pol in arb_policy(), pick in any::<prop::sample::Index>()) {
         let snapshot = snapshot_of(&g);
@@ -526,7 +543,8 @@ proptest! {
         prop_assert_eq!(before.devices.len(), after.devices.len());
         for (b, a) in before.devices.iter().zip(&after.devices) {
             prop_assert_eq!(&b.key, &a.key);
-            if b.key == key {
+            let same_machine = machine(&key).is_some_and(|m| machine(&b.key) == Some(m));
+            if b.key == key || same_machine {
                 prop_assert!(a.verdict.rank() >= b.verdict.rank(), "{:?} -> {:?}", b.verdict, a.verdict);
             } else {
                 prop_assert_eq!(&b.verdict, &a.verdict);

@@ -1759,3 +1759,40 @@ fn a_passkey_used_from_the_pc_proves_no_phone_when_two_phones_hold_that_model() 
     }
     assert_eq!(person_name(&a.person), "NotYet");
 }
+
+#[test]
+fn a_passkey_sign_in_in_one_browser_proves_the_unregistered_mac_for_its_other_browser() {
+    let mut p = person();
+    with_iphone(&mut p);
+    let mac = |browser: &'static str, strong: Option<&str>| {
+        let mut s = sign_in("", "MacOs", MAC_UA, Via::Browser(browser), strong, 1);
+        s.device.device_id = None;
+        s
+    };
+    p.sign_ins.push(mac("Safari 18.1", Some("Passkey (device-bound)")));
+    p.sign_ins.push(mac("Chrome 130.0.0", None));
+    let a = run(&p, &device_bound_only());
+    let macs: Vec<&DeviceAssessment> = a
+        .devices
+        .iter()
+        .filter(|d| matches!(d.key, DeviceKey::Unregistered { .. }))
+        .collect();
+    assert_eq!(macs.len(), 2, "one key per browser: {:#?}", a.devices);
+    for d in &macs {
+        assert_eq!(d.verdict.name(), "Ready", "{d:#?}");
+    }
+    assert_eq!(person_name(&a.person), "SafeToEnforce");
+
+    // Without the Safari sign-in neither browser is proven.
+    p.sign_ins.retain(|s| s.steps.iter().all(|st| st.method != "Passkey (device-bound)")
+        || s.device.device_id.is_some());
+    let a = run(&p, &device_bound_only());
+    assert!(
+        a.devices
+            .iter()
+            .filter(|d| matches!(d.key, DeviceKey::Unregistered { .. }))
+            .all(|d| d.verdict.name() == "RegisteredButUnused"),
+        "{:#?}",
+        a.devices
+    );
+}

@@ -475,6 +475,9 @@ pub fn user_agent(d: &Device, app: App) -> String {
             (App::Authenticator, _) => format!(
                 "Mozilla/5.0 ({os_token}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{chrome}.0.0.0 Mobile Safari/537.36 PKeyAuth/1.0"
             ),
+            (App::OneDriveSync, Platform::MacOs) => {
+                "Microsoft SkyDriveSync 24.201.1006.0005 ship; Mac OS X 14.6".to_owned()
+            }
             (App::OneDriveSync, _) => {
                 "Microsoft SkyDriveSync 24.201.1006.0005 ship; Windows NT 10.0 (26100)".to_owned()
             }

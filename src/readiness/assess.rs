@@ -473,7 +473,10 @@ impl Ctx<'_> {
             CredentialKind::Passkey { provider, .. }
                 if provider != ProviderKind::SecurityKey && h.credential.blocked.is_none() =>
             {
-                h.credential.model.as_deref().map(|m| m.trim().to_ascii_lowercase())
+                h.credential
+                    .model
+                    .as_deref()
+                    .map(|m| m.trim().to_ascii_lowercase())
             }
             _ => None,
         };

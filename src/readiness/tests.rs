@@ -325,14 +325,8 @@ fn iphone_passkey_used_only_from_the_pc() -> (PersonSnapshot, PasskeyPolicy) {
             None,
         ),
     );
-    p.sign_ins.push(sign_in(
-        "phone-1",
-        "Ios",
-        IOS_UA,
-        Via::App,
-        None,
-        3,
-    ));
+    p.sign_ins
+        .push(sign_in("phone-1", "Ios", IOS_UA, Via::App, None, 3));
     windows(&mut p, "pc-11", "10.0.22631.4890", Some(TrustType::AzureAd));
     p.sign_ins
         .push(sign_in("pc-11", "Windows 10", WIN_UA, Via::App, None, 3));
@@ -1737,14 +1731,8 @@ fn a_passkey_used_from_the_pc_proves_no_phone_when_two_phones_hold_that_model() 
             None,
         ),
     );
-    p.sign_ins.push(sign_in(
-        "phone-2",
-        "Ios",
-        IOS_UA,
-        Via::App,
-        None,
-        3,
-    ));
+    p.sign_ins
+        .push(sign_in("phone-2", "Ios", IOS_UA, Via::App, None, 3));
     let a = run(&p, &policy);
     assert_eq!(device(&a, "pc-11").verdict.name(), "Ready");
     for phone in ["phone-1", "phone-2"] {
@@ -1769,7 +1757,8 @@ fn a_passkey_sign_in_in_one_browser_proves_the_unregistered_mac_for_its_other_br
         s.device.device_id = None;
         s
     };
-    p.sign_ins.push(mac("Safari 18.1", Some("Passkey (device-bound)")));
+    p.sign_ins
+        .push(mac("Safari 18.1", Some("Passkey (device-bound)")));
     p.sign_ins.push(mac("Chrome 130.0.0", None));
     let a = run(&p, &device_bound_only());
     let macs: Vec<&DeviceAssessment> = a
@@ -1784,8 +1773,12 @@ fn a_passkey_sign_in_in_one_browser_proves_the_unregistered_mac_for_its_other_br
     assert_eq!(person_name(&a.person), "SafeToEnforce");
 
     // Without the Safari sign-in neither browser is proven.
-    p.sign_ins.retain(|s| s.steps.iter().all(|st| st.method != "Passkey (device-bound)")
-        || s.device.device_id.is_some());
+    p.sign_ins.retain(|s| {
+        s.steps
+            .iter()
+            .all(|st| st.method != "Passkey (device-bound)")
+            || s.device.device_id.is_some()
+    });
     let a = run(&p, &device_bound_only());
     assert!(
         a.devices

@@ -141,6 +141,8 @@ pub trait SignInDirectory: Send + Sync {
     /// The person's device (display name) a browser with this user agent runs on, when the
     /// user agent's platform names exactly one of their devices.
     fn device_for_user_agent(&self, person_id: &str, user_agent: &str) -> Option<String>;
+    /// The person's devices (display names), computers first.
+    fn device_names(&self, person_id: &str) -> Vec<String>;
 }
 
 /// The platform a browser's user agent names.
@@ -344,6 +346,19 @@ impl SignInDirectory for PopulationDirectory {
 
     fn attempts(&self) -> Vec<SignInAttempt> {
         self.lock().clone()
+    }
+
+    fn device_names(&self, person_id: &str) -> Vec<String> {
+        let Some(person) = self.person(person_id) else {
+            return Vec::new();
+        };
+        let mut devices: Vec<&crate::sim::population::Device> =
+            self.population.devices_of(person).collect();
+        devices.sort_by_key(|d| d.platform.is_mobile());
+        devices
+            .into_iter()
+            .map(|d| d.display_name.clone())
+            .collect()
     }
 
     fn device_for_user_agent(&self, person_id: &str, user_agent: &str) -> Option<String> {

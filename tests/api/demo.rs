@@ -293,12 +293,24 @@ async fn in_the_demo_a_person_registers_a_passkey_tests_it_and_is_protected() {
         .map(|rest| rest.split('"').next().unwrap())
         .find(|o| o.starts_with("passkey:"))
         .unwrap();
+    // The test card asks for the test on the PC; the sign-in page asks which device this is.
+    let pc = pop
+        .devices_of(person)
+        .find(|d| d.is_windows_11())
+        .unwrap()
+        .display_name
+        .clone();
+    assert!(
+        page.contains(&format!("<option value=\"{pc}\"")),
+        "the sign-in page offers the person's devices: {page}"
+    );
     let sim = demo.simulator();
     let back = browser
         .post(format!("{}/{}/login", sim.base_url(), sim.tenant_id()))
         .form(&[
             ("ctx", ctx),
             ("login", person.user_principal_name.as_str()),
+            ("from", pc.as_str()),
             ("option", option),
         ])
         .send()

@@ -809,7 +809,11 @@ async fn a_passkey_deleted_from_the_phone_fails_the_test_is_set_up_again_and_pas
     .await;
     let method = register_and_wait(&mut chat, &iphone, "authenticator").await;
     // The card asks for the test on the Mac: the phone's new passkey, through the QR code.
-    assert!(text(chat.current()).contains("Do this test on **macOS"), "{}", chat.current());
+    assert!(
+        text(chat.current()).contains("Do this test on **macOS"),
+        "{}",
+        chat.current()
+    );
     let page = chat.test_sign_in(&[&the_method(method.clone())]).await;
     assert!(page.contains("Your passkey works"), "{page}");
     // The Mac is proven. The phone holds the old passkey and the new one, of the same

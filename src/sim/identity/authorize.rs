@@ -380,7 +380,7 @@ impl Identity {
             );
         }
         let hint = field("login_hint").unwrap_or_default();
-        self.render(authority, &context, &app, hint, None)
+        self.render(authority, &context, &app, hint, None, None)
     }
 
     fn check_request(
@@ -467,6 +467,7 @@ impl Identity {
         app: &TestSignInApp,
         login: &str,
         failed: Option<(&SignInOption, crate::sim::signin::OptionFailure)>,
+        from: Option<&str>,
     ) -> AuthorizeResponse {
         let action = self.login_path(authority);
         let person = match (&self.directory, login.trim()) {
@@ -493,6 +494,13 @@ impl Identity {
             _ => Vec::new(),
         };
         let shown = person.as_ref().filter(|p| p.account_enabled);
+        let devices = match (&self.directory, shown) {
+            (Some(directory), Some(p)) => directory.device_names(&p.id),
+            _ => Vec::new(),
+        };
+        let from = from
+            .filter(|f| devices.iter().any(|d| d == f))
+            .or(devices.first().map(String::as_str));
         let html = page::sign_in(&SignInPage {
             action: &action,
             context,
@@ -502,6 +510,8 @@ impl Identity {
             options: &options,
             notice,
             failed,
+            devices: &devices,
+            from,
         });
         AuthorizeResponse::Page(StatusCode::OK, html)
     }
@@ -534,8 +544,9 @@ impl Identity {
             return error_page(e.code, &e.description);
         };
         let login = field("login").unwrap_or_default();
+        let from = field("from");
         let Some(option_id) = field("option") else {
-            return self.render(authority, &context, &app, login, None);
+            return self.render(authority, &context, &app, login, None, from);
         };
         let person = self
             .directory
@@ -543,14 +554,14 @@ impl Identity {
             .and_then(|d| d.find_person(login))
             .filter(|p| p.account_enabled);
         let (Some(directory), Some(person)) = (self.directory.as_ref(), person) else {
-            return self.render(authority, &context, &app, login, None);
+            return self.render(authority, &context, &app, login, None, from);
         };
         let Some(option) = directory
             .sign_in_options(&person.id)
             .into_iter()
             .find(|o| o.id == option_id)
         else {
-            return self.render(authority, &context, &app, login, None);
+            return self.render(authority, &context, &app, login, None, from);
         };
         let mut attempt = SignInAttempt {
             app_id: app.client_id.clone(),
@@ -559,8 +570,12 @@ impl Identity {
             method: option.method,
             option: option.id.clone(),
             device: match option.method {
-                SignInMethod::Passkey | SignInMethod::SecurityKey => user_agent
-                    .and_then(|ua| directory.device_for_user_agent(&person.id, ua))
+                SignInMethod::Passkey | SignInMethod::SecurityKey => from
+                    .filter(|f| directory.device_names(&person.id).iter().any(|d| d == f))
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        user_agent.and_then(|ua| directory.device_for_user_agent(&person.id, ua))
+                    })
                     .or_else(|| option.device.clone()),
                 _ => option.device.clone(),
             },
@@ -573,7 +588,14 @@ impl Identity {
             attempt.error_code = 500121;
             attempt.failure_reason = Some(failure.reason().to_owned());
             directory.record_attempt(attempt);
-            return self.render(authority, &context, &app, login, Some((&option, failure)));
+            return self.render(
+                authority,
+                &context,
+                &app,
+                login,
+                Some((&option, failure)),
+                from,
+            );
         }
         lock(&self.flows).pending.remove(&context);
         let state = request.state.clone();

@@ -23,6 +23,9 @@ pub(super) struct SignInPage<'a> {
     pub notice: Option<String>,
     /// The option that just failed, and why.
     pub failed: Option<(&'a SignInOption, OptionFailure)>,
+    /// The person's devices, one of which the simulated browser runs on, and the one chosen.
+    pub devices: &'a [String],
+    pub from: Option<&'a str>,
 }
 
 const STYLE: &str = "body{font-family:'Segoe UI',sans-serif;background:#f2f2f2;margin:0}\
@@ -85,11 +88,33 @@ pub(super) fn sign_in(page: &SignInPage<'_>) -> String {
             html,
             "<h3>{heading}</h3><form method=\"post\" action=\"{action}\" id=\"options\">\
              <input type=\"hidden\" name=\"ctx\" value=\"{ctx}\">\
-             <input type=\"hidden\" name=\"login\" value=\"{login}\"><ul>",
+             <input type=\"hidden\" name=\"login\" value=\"{login}\">",
             action = escape(page.action),
             ctx = escape(page.context),
             login = escape(&person.user_principal_name),
         );
+        // Which of the person's devices this browser is (a real page knows from the device
+        // itself): a phone's passkey chosen on a computer is the QR/Bluetooth flow.
+        if !page.devices.is_empty() {
+            html.push_str(
+                "<label for=\"from\" class=\"fine\">Signing in on (simulation)</label>\
+                 <select id=\"from\" name=\"from\">",
+            );
+            for d in page.devices {
+                let _ = write!(
+                    html,
+                    "<option value=\"{v}\"{sel}>{v}</option>",
+                    v = escape(d),
+                    sel = if page.from == Some(d.as_str()) {
+                        " selected"
+                    } else {
+                        ""
+                    },
+                );
+            }
+            html.push_str("</select>");
+        }
+        html.push_str("<ul>");
         for option in page.options {
             let _ = write!(
                 html,

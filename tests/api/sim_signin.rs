@@ -944,3 +944,81 @@ async fn a_passkey_registered_at_run_time_signs_in_and_the_sign_in_reaches_graph
         "{methods:?}"
     );
 }
+
+/// A phone's passkey chosen in a browser on the person's computer is the QR/Bluetooth flow:
+/// Entra logs the sign-in on the computer. The page asks which device it runs on; without an
+/// answer the browser's user agent tells; without either, the passkey's own device.
+#[tokio::test]
+async fn a_phone_passkey_used_from_the_computer_is_logged_on_the_computer() {
+    use passkey_pilot::sim::population::Platform;
+    let t = tenant().await;
+    let person = t.person(|p| {
+        let platforms: Vec<Platform> = p
+            .devices
+            .iter()
+            .map(|&d| t.pop.devices[d as usize].platform)
+            .collect();
+        working_phone_passkey(p).is_some()
+            && platforms
+                .iter()
+                .filter(|x| **x == Platform::Windows)
+                .count()
+                == 1
+            && platforms.iter().filter(|x| x.is_mobile()).count() == 1
+    });
+    let option = working_phone_passkey(person).unwrap();
+    let device = |platform: Platform| {
+        person
+            .devices
+            .iter()
+            .map(|&d| &t.pop.devices[d as usize])
+            .find(|d| {
+                d.platform == platform || (platform == Platform::Ios && d.platform.is_mobile())
+            })
+            .unwrap()
+            .display_name
+            .clone()
+    };
+    let (pc, phone) = (device(Platform::Windows), device(Platform::Ios));
+    let login = format!("{}/{}/login", t.sim.base_url(), t.sim.tenant_id());
+    let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
+
+    // The page lists the person's devices, computers first.
+    let (ctx, html) = t.open(person).await;
+    assert!(
+        html.contains(&format!("<option value=\"{pc}\" selected>")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<option value=\"{phone}\">")),
+        "{html}"
+    );
+
+    let mut logged = Vec::new();
+    for (from, ua) in [(Some(pc.as_str()), None), (None, Some(edge)), (None, None)] {
+        let ctx = if logged.is_empty() {
+            ctx.clone()
+        } else {
+            t.open(person).await.0
+        };
+        let mut form = vec![
+            ("ctx", ctx.as_str()),
+            ("login", person.user_principal_name.as_str()),
+            ("option", option.as_str()),
+        ];
+        if let Some(from) = from {
+            form.push(("from", from));
+        }
+        let mut r = t.http.post(&login).form(&form);
+        if let Some(ua) = ua {
+            r = r.header(reqwest::header::USER_AGENT, ua);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND);
+        logged.push(t.sim.sign_in_attempts().last().unwrap().device.clone());
+    }
+    assert_eq!(
+        logged,
+        [Some(pc.clone()), Some(pc.clone()), Some(phone.clone())]
+    );
+}

@@ -84,6 +84,17 @@ fn plan(credentials: u32, registered: bool) -> DevicePlan {
     }
 }
 
+/// The plan once the test sign-in is in the log: every device signed in with a passkey.
+fn proven() -> DevicePlan {
+    let mut p = plan(1, true);
+    for d in &mut p.devices {
+        d.status = DeviceStatus::Ready;
+    }
+    p.verdict = PlanVerdict::SafeToEnforce;
+    p.last_phishing_resistant = Some("2026-11-25T09:03:00Z".parse().unwrap());
+    p
+}
+
 /// The events of a journey with nothing wrong: welcome to protected.
 fn journey() -> Vec<Event> {
     let click = |verb: &str, data: serde_json::Value| Event::Action {
@@ -111,10 +122,10 @@ fn journey() -> Vec<Event> {
         Event::TestSignIn {
             result: TestResult::Passed,
         },
+        // The sign-in log shows the test: every device proven.
+        Event::Assessed { plan: proven() },
         click("enforce", json!({})),
-        Event::Assessed {
-            plan: plan(1, true),
-        },
+        Event::Assessed { plan: proven() },
         Event::Enforcement {
             result: EnforcementResult::Added,
         },

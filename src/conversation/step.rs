@@ -479,7 +479,10 @@ impl Stepper<'_> {
                         .as_ref()
                         .map(|p| p.to_test().into_iter().map(|d| d.key.clone()).collect())
                         .unwrap_or_default();
-                    self.record("test_confirmed", json!({ "stillToTest": left }));
+                    self.record(
+                        "test_checked",
+                        json!({ "inLog": logged, "stillToTest": left }),
+                    );
                     self.go(State::Planned);
                     self.show(Screen::Devices);
                 } else {

@@ -477,6 +477,13 @@ fn a_test_on_the_phone_does_not_clear_the_pc_it_never_proved() {
     assert_eq!(j.conv.state, State::Planned);
     assert_eq!(shows(&fx), [&Screen::Devices]);
     assert!(!fx.iter().any(|e| matches!(e, Effect::Schedule { .. })));
+    assert!(has(
+        &fx,
+        &Effect::Record {
+            kind: "test_checked".into(),
+            data: json!({"inLog": true, "stillToTest": ["pc"]}),
+        }
+    ));
     assert_eq!(
         j.conv.plan.as_ref().unwrap().to_test()[0].key,
         "pc",

@@ -54,9 +54,7 @@ impl Settings {
     /// Whether the person is in the enforcement group (their snapshot's memberships come from
     /// [`Settings::population_groups`], which include it).
     pub fn enforced(&self, snapshot: &PersonSnapshot) -> bool {
-        self.enforcement_group_id
-            .as_ref()
-            .is_some_and(|g| snapshot.group_ids.iter().any(|m| m.eq_ignore_ascii_case(g)))
+        in_group(self.enforcement_group_id.as_deref(), snapshot)
     }
 
     /// Sign-ins from here on count (`readiness.rules.window_days` back from `now`).
@@ -114,4 +112,9 @@ impl AssessError {
             _ => 1,
         }
     }
+}
+
+/// Whether the snapshot's memberships include `group` (none: no).
+pub(crate) fn in_group(group: Option<&str>, snapshot: &PersonSnapshot) -> bool {
+    group.is_some_and(|g| snapshot.group_ids.iter().any(|m| m.eq_ignore_ascii_case(g)))
 }

@@ -430,7 +430,7 @@ pub async fn assess_all(
     let sign_in_count = sign_ins.count();
     let rules = settings.rules.clone();
     let target = settings.target.clone();
-    let enforcement = settings.clone();
+    let enforcement_group = settings.enforcement_group_id.clone();
     let bar = progress.clone();
     let (rows, verdicts, stages) = tokio::task::spawn_blocking(move || {
         let people_on = sign_ins.people_per_device();
@@ -477,7 +477,7 @@ pub async fn assess_all(
                 taken_at: now,
             };
             let a = readiness::assess(&snapshot, &policy, &rules, &target, now);
-            let row = PersonRow::of(&a, enforcement.enforced(&snapshot));
+            let row = PersonRow::of(&a, super::in_group(enforcement_group.as_deref(), &snapshot));
             *verdicts.entry(row.verdict.clone()).or_default() += 1;
             *stages.entry(row.stage).or_default() += 1;
             rows.push(row);

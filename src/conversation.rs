@@ -301,7 +301,8 @@ pub enum Look {
     /// The method list read anew; the person's sign-ins and audits may be reused for a
     /// while (after "I've done it" and its rechecks: what changes is the method list).
     FreshMethods,
-    /// Everything read anew (the look that decides enforcement).
+    /// Everything read anew: the look that decides enforcement, the one that confirms a
+    /// passed test, and "check again".
     Fresh,
 }
 

@@ -199,8 +199,10 @@ impl Stepper<'_> {
                     let screen = self.current_screen();
                     self.show(screen);
                 } else {
+                    // "Check again" is the person saying something changed: a passkey set up,
+                    // a sign-in made with one. Everything is read anew.
                     self.start_assessment(if verb == "recheck" {
-                        Look::FreshMethods
+                        Look::Fresh
                     } else {
                         Look::Cached
                     });

@@ -1030,3 +1030,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn check_again_reads_everything_anew() {
+    let mut j = Journey::at(State::Planned, Some(registered_plan()));
+    let fx = j.click("recheck", json!({}));
+    assert!(has(&fx, &Effect::Assess { look: Look::Fresh }));
+    assert_eq!(shows(&fx), [&Screen::Checking]);
+    // A proven plan from that look goes to the confirmation.
+    let fx = j.send(Event::Assessed {
+        plan: proven_plan(t0()),
+    });
+    assert_eq!(shows(&fx), [&Screen::ConfirmEnforce]);
+}

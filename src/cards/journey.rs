@@ -1176,6 +1176,11 @@ mod tests {
             since: at("2026-11-25T09:00:00Z"),
         });
         let card = f.render(&Screen::Test, &conv, "en");
+        // The fixture's PC needs a test: the card says to test there.
+        assert!(
+            all_text(&card).contains("Do this test on **LT-4711**."),
+            "{card}"
+        );
         assert_eq!(card["actions"][0]["type"], "Action.OpenUrl");
         assert_eq!(
             card["actions"][0]["url"],

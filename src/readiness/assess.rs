@@ -97,6 +97,10 @@ pub fn assess(
     // Device-bound passkey uses by model, wherever they came from: a passkey used through the
     // QR/Bluetooth flow from a computer is proven on the phone that holds it too.
     let mut passkey_uses: Vec<(DeviceKey, String, StrongUse)> = Vec::new();
+    // Uses from unregistered machines, by OS and user-agent platform, whether or not that
+    // browser or app is otherwise in use (the bot's test runs in a browser the person may not
+    // use for anything else).
+    let mut machine_uses: Vec<(DeviceKey, StrongUse)> = Vec::new();
     let mut last_phishing_resistant: Option<Timestamp> = None;
     for (key, strong, detail) in evidence {
         if detail
@@ -109,6 +113,9 @@ pub fn assess(
             continue;
         }
         last_phishing_resistant = last_phishing_resistant.max(Some(strong.at));
+        if matches!(&key, DeviceKey::Unregistered { platform, .. } if !platform.is_empty()) {
+            machine_uses.push((key.clone(), strong.clone()));
+        }
         if let Some(acc) = devices.get_mut(&key) {
             if strong.kind == StepKind::PasskeyDeviceBound
                 && let Some(model) = detail.map(|d| d.trim().to_ascii_lowercase())
@@ -198,15 +205,15 @@ pub fn assess(
         if platform.is_empty() {
             continue;
         }
-        for (j, (other, acc, _, _)) in named.iter().enumerate() {
+        for (from, strong) in &machine_uses {
             if let DeviceKey::Unregistered {
                 os: o, platform: p, ..
-            } = other
-                && j != i
+            } = from
+                && from != &named[i].0
                 && o == os
                 && p == platform
             {
-                uses.extend(acc.strong.iter().cloned());
+                uses.push(strong.clone());
             }
         }
     }

@@ -77,6 +77,14 @@ pub enum OptionFailure {
     PasskeyDeletedFromDevice,
     /// The person no longer knows the Windows Hello PIN.
     WhfbPinForgotten,
+    /// Windows Hello belongs to another device than the one the browser runs on.
+    WhfbOnAnotherDevice,
+    /// The passkey lives on another phone or tablet, and the browser runs on a phone: the
+    /// QR/Bluetooth flow starts from a computer.
+    PasskeyOnAnotherPhone,
+    /// The tenant's passkey policy no longer lets this kind of passkey sign in (a synced
+    /// passkey where only device-bound ones are allowed, a key restriction).
+    PasskeyNotAllowed,
 }
 
 impl OptionFailure {
@@ -88,6 +96,15 @@ impl OptionFailure {
             }
             OptionFailure::WhfbPinForgotten => {
                 "Windows Hello for Business: the user could not enter the PIN."
+            }
+            OptionFailure::WhfbOnAnotherDevice => {
+                "Windows Hello for Business is not set up on the device signing in."
+            }
+            OptionFailure::PasskeyOnAnotherPhone => {
+                "The passkey is on another mobile device and cannot be used from this one."
+            }
+            OptionFailure::PasskeyNotAllowed => {
+                "The passkey is not allowed by the organization's passkey policy."
             }
         }
     }
@@ -143,6 +160,8 @@ pub trait SignInDirectory: Send + Sync {
     fn device_for_user_agent(&self, person_id: &str, user_agent: &str) -> Option<String>;
     /// The person's devices (display names), computers first.
     fn device_names(&self, person_id: &str) -> Vec<String>;
+    /// Whether the person's device of this name is a phone or tablet (`None`: no such device).
+    fn is_mobile_device(&self, person_id: &str, name: &str) -> Option<bool>;
 }
 
 /// The platform a browser's user agent names.
@@ -239,8 +258,16 @@ impl SignInDirectory for PopulationDirectory {
                         ..
                     } => {
                         let device = device.map(|d| self.device_name(d));
-                        let failure = (*state == PasskeyState::DeletedFromDevice)
-                            .then_some(OptionFailure::PasskeyDeletedFromDevice);
+                        let allowed = self
+                            .graph()
+                            .is_none_or(|g| g.fido2_policy().lets_sign_in(*passkey));
+                        let failure = if *state == PasskeyState::DeletedFromDevice {
+                            Some(OptionFailure::PasskeyDeletedFromDevice)
+                        } else if !allowed {
+                            Some(OptionFailure::PasskeyNotAllowed)
+                        } else {
+                            None
+                        };
                         if passkey.is_security_key() {
                             let label = format!("Security key ({})", passkey.model());
                             (SignInMethod::SecurityKey, label, device, failure)
@@ -359,6 +386,14 @@ impl SignInDirectory for PopulationDirectory {
             .into_iter()
             .map(|d| d.display_name.clone())
             .collect()
+    }
+
+    fn is_mobile_device(&self, person_id: &str, name: &str) -> Option<bool> {
+        let person = self.person(person_id)?;
+        self.population
+            .devices_of(person)
+            .find(|d| d.display_name == name)
+            .map(|d| d.platform.is_mobile())
     }
 
     fn device_for_user_agent(&self, person_id: &str, user_agent: &str) -> Option<String> {

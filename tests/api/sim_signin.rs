@@ -204,7 +204,11 @@ fn working_phone_passkey(p: &Person) -> Option<String> {
             device: Some(_),
             state,
             ..
-        } if *state != PasskeyState::DeletedFromDevice && !passkey.is_security_key() => {
+        } if *state != PasskeyState::DeletedFromDevice
+            && !passkey.is_security_key()
+            // The simulated tenant's passkey policy lets it sign in.
+            && passkey_pilot::sim::graph::policy::Fido2Policy::default().lets_sign_in(*passkey) =>
+        {
             Some(format!("passkey:{}", m.id))
         }
         _ => None,
@@ -1021,4 +1025,38 @@ async fn a_phone_passkey_used_from_the_computer_is_logged_on_the_computer() {
         logged,
         [Some(pc.clone()), Some(pc.clone()), Some(phone.clone())]
     );
+}
+
+/// A passkey the tenant's passkey policy does not allow (a synced one where only device-bound
+/// passkeys may sign in) cannot sign in: the page says so and offers the other ways.
+#[tokio::test]
+async fn a_passkey_the_policy_does_not_allow_fails_on_the_page() {
+    let t = tenant().await;
+    let policy = passkey_pilot::sim::graph::policy::Fido2Policy::default();
+    let not_allowed = |p: &Person| {
+        p.methods.iter().find_map(|m| match &m.kind {
+            MethodKind::Fido2 { passkey, state, .. }
+                if *state != PasskeyState::DeletedFromDevice && !policy.lets_sign_in(*passkey) =>
+            {
+                Some(format!("passkey:{}", m.id))
+            }
+            _ => None,
+        })
+    };
+    let person = t.person(|p| not_allowed(p).is_some());
+    let option = not_allowed(person).unwrap();
+    let (ctx, html) = t.open(person).await;
+    assert!(html.contains(&format!("value=\"{option}\"")), "{html}");
+    let r = t.choose(&ctx, person, &option).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "no redirect: the sign-in did not happen"
+    );
+    let page = r.text().await.unwrap();
+    assert!(page.contains("allow this passkey"), "{page}");
+    assert!(!page.contains(&format!("value=\"{option}\"")), "{page}");
+    let last = t.sim.sign_in_attempts().last().cloned().unwrap();
+    assert!(!last.succeeded);
+    assert_eq!(last.option, option);
 }

@@ -306,7 +306,9 @@ pub(super) fn render_sign_in(pop: &Population, s: &LiveSignIn, beta: bool) -> Va
         let synced = s.record.passkey.is_some_and(PasskeyModel::is_synced);
         let steps = s.record.auth.steps(synced);
         if let Some(details) = v["authenticationDetails"].as_array_mut() {
-            for d in details.iter_mut() {
+            for (d, step) in details.iter_mut().zip(steps.iter()) {
+                // The recorded passkey says synced or device-bound, not the population's.
+                d["authenticationMethod"] = json!(step);
                 d["authenticationStepDateTime"] = json!(at);
                 if let Some(model) = s.record.passkey {
                     d["authenticationMethodDetail"] = json!(model.model());

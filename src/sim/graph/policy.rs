@@ -124,6 +124,15 @@ impl Fido2Policy {
         Ok(())
     }
 
+    /// Whether a passkey of `model` may sign in now (registration aside, as [`Self::admits`]).
+    pub fn lets_sign_in(&self, model: PasskeyModel) -> bool {
+        let registration = Fido2Policy {
+            is_self_service_registration_allowed: true,
+            ..self.clone()
+        };
+        registration.admits(model).is_ok()
+    }
+
     fn profile(&self) -> Value {
         json!({
             "id": DEFAULT_PROFILE_ID,

@@ -563,6 +563,26 @@ impl Identity {
         else {
             return self.render(authority, &context, &app, login, None, from);
         };
+        // The device the browser runs on: as the page was told, or by its user agent.
+        let on = from
+            .filter(|f| directory.device_names(&person.id).iter().any(|d| d == f))
+            .map(str::to_owned)
+            .or_else(|| user_agent.and_then(|ua| directory.device_for_user_agent(&person.id, ua)));
+        let failure = option.failure.or_else(|| {
+            let on = on.as_deref()?;
+            let elsewhere = option.device.as_deref().is_some_and(|d| d != on);
+            match option.method {
+                SignInMethod::WindowsHelloForBusiness if elsewhere => {
+                    Some(crate::sim::signin::OptionFailure::WhfbOnAnotherDevice)
+                }
+                SignInMethod::Passkey
+                    if elsewhere && directory.is_mobile_device(&person.id, on) == Some(true) =>
+                {
+                    Some(crate::sim::signin::OptionFailure::PasskeyOnAnotherPhone)
+                }
+                _ => None,
+            }
+        });
         let mut attempt = SignInAttempt {
             app_id: app.client_id.clone(),
             user_id: person.id.clone(),
@@ -570,13 +590,9 @@ impl Identity {
             method: option.method,
             option: option.id.clone(),
             device: match option.method {
-                SignInMethod::Passkey | SignInMethod::SecurityKey => from
-                    .filter(|f| directory.device_names(&person.id).iter().any(|d| d == f))
-                    .map(str::to_owned)
-                    .or_else(|| {
-                        user_agent.and_then(|ua| directory.device_for_user_agent(&person.id, ua))
-                    })
-                    .or_else(|| option.device.clone()),
+                SignInMethod::Passkey | SignInMethod::SecurityKey => {
+                    on.clone().or_else(|| option.device.clone())
+                }
                 _ => option.device.clone(),
             },
             succeeded: false,
@@ -584,7 +600,7 @@ impl Identity {
             failure_reason: None,
             at: self.clock.now(),
         };
-        if let Some(failure) = option.failure {
+        if let Some(failure) = failure {
             attempt.error_code = 500121;
             attempt.failure_reason = Some(failure.reason().to_owned());
             directory.record_attempt(attempt);

@@ -196,6 +196,15 @@ fn failure_text(failure: OptionFailure) -> &'static str {
         OptionFailure::WhfbPinForgotten => {
             "Windows Hello couldn't verify your PIN. Choose another way to sign in."
         }
+        OptionFailure::WhfbOnAnotherDevice => {
+            "Windows Hello isn't set up for your account on this device. Choose another way to sign in."
+        }
+        OptionFailure::PasskeyNotAllowed => {
+            "Your organization doesn't allow this passkey. Choose another way to sign in."
+        }
+        OptionFailure::PasskeyOnAnotherPhone => {
+            "That passkey is on another phone or tablet. Use it from a computer, or choose another way to sign in."
+        }
     }
 }
 

@@ -116,13 +116,13 @@ pub fn assess(
         if matches!(&key, DeviceKey::Unregistered { platform, .. } if !platform.is_empty()) {
             machine_uses.push((key.clone(), strong.clone()));
         }
+        if strong.kind == StepKind::PasskeyDeviceBound
+            && let Some(model) = detail.map(|d| d.trim().to_ascii_lowercase())
+            && !model.is_empty()
+        {
+            passkey_uses.push((key.clone(), model, strong.clone()));
+        }
         if let Some(acc) = devices.get_mut(&key) {
-            if strong.kind == StepKind::PasskeyDeviceBound
-                && let Some(model) = detail.map(|d| d.trim().to_ascii_lowercase())
-                && !model.is_empty()
-            {
-                passkey_uses.push((key.clone(), model, strong.clone()));
-            }
             acc.strong.push(strong);
         }
     }

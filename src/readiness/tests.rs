@@ -1789,3 +1789,26 @@ fn a_passkey_sign_in_in_one_browser_proves_the_unregistered_mac_for_its_other_br
         a.devices
     );
 }
+
+#[test]
+fn a_phone_passkey_used_in_a_browser_seen_nowhere_else_still_proves_the_phone() {
+    let (mut p, policy) = iphone_passkey_used_only_from_the_pc();
+    // The QR sign-in came from a browser that gave no device id, in an app that makes no
+    // device of its own (as the bot's test app does).
+    let cross = p
+        .sign_ins
+        .iter_mut()
+        .find(|s| s.steps.iter().any(|st| st.detail.is_some()))
+        .unwrap();
+    cross.device.device_id = None;
+    cross.app_id = MY_SIGN_INS.into();
+    let a = run(&p, &policy);
+    assert!(
+        matches!(device(&a, "phone-1").verdict, DeviceVerdict::Ready { .. }),
+        "{:#?}",
+        a.devices
+    );
+    // The PC itself is not proven by a browser that did not say it was the PC.
+    assert_eq!(device(&a, "pc-11").verdict.name(), "RegisteredButUnused");
+    assert_eq!(a.last_phishing_resistant, Some(days_ago(1)));
+}

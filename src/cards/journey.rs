@@ -278,6 +278,22 @@ impl Renderer<'_> {
         }
     }
 
+    /// The waiting card (the `waiting` template) with the texts under `prefix`: Graph has not
+    /// shown the new passkey yet, or the sign-in log the passed test.
+    fn waiting(&self, prefix: &str, attempt: u32) -> Result<Value, I18nError> {
+        Ok(json!({
+            "title": self.t(&format!("{prefix}-title"))?,
+            "body": if attempt == 0 {
+                self.t(&format!("{prefix}-body"))?
+            } else {
+                self.tx
+                    .args(&format!("{prefix}-body-again"), &[("attempt", attempt.into())])?
+            },
+            "note": self.t("waiting-note")?,
+            "labels": self.labels(&[("help", "action-help")])?,
+        }))
+    }
+
     /// Which device to test from: the first that has not signed in with a passkey yet,
     /// computers first (empty when none is known).
     fn test_where(&self) -> Result<String, I18nError> {
@@ -325,26 +341,8 @@ impl Renderer<'_> {
             Screen::Checking => self.simple("checking")?,
             Screen::Devices => self.devices()?,
             Screen::Register { device, option } => self.register(device, option)?,
-            Screen::WaitingForGraph { attempt } => json!({
-                "title": self.t("waiting-title")?,
-                "body": if *attempt == 0 {
-                    self.t("waiting-body")?
-                } else {
-                    self.tx.args("waiting-body-again", &[("attempt", (*attempt).into())])?
-                },
-                "note": self.t("waiting-note")?,
-                "labels": self.labels(&[("help", "action-help")])?,
-            }),
-            Screen::ConfirmingTest { attempt } => json!({
-                "title": self.t("confirming-title")?,
-                "body": if *attempt == 0 {
-                    self.t("confirming-body")?
-                } else {
-                    self.tx.args("confirming-body-again", &[("attempt", (*attempt).into())])?
-                },
-                "note": self.t("waiting-note")?,
-                "labels": self.labels(&[("help", "action-help")])?,
-            }),
+            Screen::WaitingForGraph { attempt } => self.waiting("waiting", *attempt)?,
+            Screen::ConfirmingTest { attempt } => self.waiting("confirming", *attempt)?,
             Screen::Test => json!({
                 "title": self.t("test-title")?,
                 "body": self.t("test-body")?,

@@ -185,19 +185,9 @@ impl World {
     /// The person adds a passkey of `kind` on their device `device` (display name), as the
     /// register card told them; Graph lists it only after its lag. Returns the method id.
     async fn register_passkey(&self, p: &Person, device: &str, kind: &str) -> String {
-        let r = reqwest::Client::new()
-            .post(format!(
-                "{}/_sim/people/{}/passkeys",
-                self.sim.base_url(),
-                p.id
-            ))
-            .json(&json!({"device": device, "kind": kind}))
-            .send()
+        self.try_register(p, device, kind)
             .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let body: Value = r.json().await.unwrap();
-        body["methodId"].as_str().unwrap().to_owned()
+            .unwrap_or_else(|| panic!("the simulated tenant refused {kind} on {device}"))
     }
 
     /// Moves the simulated tenant's clock (Graph's lags, log windows) forward.
@@ -440,21 +430,35 @@ impl<'a> Chat<'a> {
                 let page = r.text().await.unwrap();
                 // A passed test counts once the sign-in log shows it: the bot looks again, on
                 // its backoff, until it does or gives up.
-                let mut at = jiff::Timestamp::now();
-                for _ in 0..12 {
-                    if self.state().await != "confirmingTest" {
-                        break;
-                    }
-                    at += jiff::SignedDuration::from_secs(200);
-                    self.w.worker_round(at).await;
-                }
-                self.sync();
+                self.run_worker_while("confirmingTest", 12, 200).await;
                 return page;
             }
             assert_eq!(r.status(), 200);
             html = r.text().await.unwrap();
         }
         panic!("the sign-in never went back to the bot: {html}");
+    }
+
+    /// Runs the bot's worker, `every` seconds apart on its clock, at most `rounds` times while
+    /// the journey is in `state`; then reads the cards it sent.
+    async fn run_worker_while(&mut self, state: &str, rounds: usize, every: i64) {
+        let mut at = jiff::Timestamp::now();
+        for _ in 0..rounds {
+            if self.state().await != state {
+                break;
+            }
+            at += jiff::SignedDuration::from_secs(every);
+            self.w.worker_round(at).await;
+        }
+        self.sync();
+    }
+
+    /// The person says "I've done it"; Graph lists the new passkey after its lag (30 s in the
+    /// simulated tenant) and the bot looks until it does.
+    async fn registered_and_wait(&mut self) {
+        self.click("registered").await;
+        self.w.advance(jiff::SignedDuration::from_secs(31)).await;
+        self.run_worker_while("awaitingGraph", 6, 60).await;
     }
 
     /// The title of every card the person saw, in order.
@@ -647,19 +651,8 @@ async fn register_on_iphone(chat: &mut Chat<'_>) {
 /// The person sets the passkey up on `device` as the register card says, says so, and the
 /// bot looks until Graph shows it (the simulated Graph lists new methods after 30 s).
 async fn register_and_wait(chat: &mut Chat<'_>, device: &str, kind: &str) -> String {
-    let w = chat.w;
-    let method = w.register_passkey(chat.person, device, kind).await;
-    chat.click("registered").await;
-    w.advance(jiff::SignedDuration::from_secs(31)).await;
-    let mut at = jiff::Timestamp::now();
-    for _ in 0..6 {
-        if chat.state().await != "awaitingGraph" {
-            break;
-        }
-        at += jiff::SignedDuration::from_secs(60);
-        w.worker_round(at).await;
-    }
-    chat.sync();
+    let method = chat.w.register_passkey(chat.person, device, kind).await;
+    chat.registered_and_wait().await;
     method
 }
 
@@ -1108,17 +1101,7 @@ async fn follow(chat: &mut Chat<'_>) -> Result<Ending, String> {
                     "the simulated tenant refused {kind} on {target}: {card}"
                 ));
             }
-            chat.click("registered").await;
-            w.advance(jiff::SignedDuration::from_secs(31)).await;
-            let mut at = jiff::Timestamp::now();
-            for _ in 0..6 {
-                if chat.state().await != "awaitingGraph" {
-                    break;
-                }
-                at += jiff::SignedDuration::from_secs(60);
-                w.worker_round(at).await;
-            }
-            chat.sync();
+            chat.registered_and_wait().await;
         } else if has("register") {
             chat.click("register").await;
         } else if acts.iter().any(|a| {
